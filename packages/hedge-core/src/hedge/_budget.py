@@ -1,0 +1,126 @@
+"""Hedge budgets: how many extra attempts a target may receive.
+
+Two budgets, one interface (``deposit`` per eligible request,
+``try_withdraw`` per hedge):
+
+:class:`ProportionalBudget` (the default) ties hedges to the traffic actually
+sent. Each request deposits ``ratio`` of a token, each hedge withdraws one, so
+over any stretch of time ``hedges <= ratio * requests + reserve + floor *
+seconds``. The reserve (``max(1, 100 * ratio)`` tokens, 10 at the default
+10%) bounds how much a quiet, healthy period can bank for the next outage.
+The floor, a small token bucket of ``floor`` tokens per second (capacity
+``max(1, floor)``), lets low-traffic targets hedge at all: at one request per
+minute a 10% deposit alone would allow one hedge per ten minutes.
+
+:class:`TokenBucketBudget` is hedge-python's budget: a fixed refill of
+``rate`` tokens per second (``estimated_rps * budget_percent / 100``) with a
+burst of twice that, whatever the traffic. It is kept for users who set
+``estimated_rps``; its share of the traffic is only right when the estimate
+is.
+
+Both are plain state machines driven by the caller's clock; the engine
+serialises access under its lock. Neither blocks: a hedge that would have to
+wait for a token is simply not sent, because a hedge that waits has already
+lost.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["Budget", "ProportionalBudget", "TokenBucketBudget"]
+
+
+class Budget(Protocol):
+    """What the engine needs from a budget."""
+
+    def deposit(self) -> None:
+        """Credit one hedge-eligible request."""
+
+    def try_withdraw(self, now: float) -> bool:
+        """Take one hedge's worth of budget at time ``now``; ``False`` if there is none."""
+
+    def available(self, now: float) -> float:
+        """Tokens that could be withdrawn at time ``now`` (for stats and tests)."""
+
+
+class _Floor:
+    """A token bucket refilled at ``rate`` per second, capacity ``max(1, rate)``."""
+
+    __slots__ = ("capacity", "rate", "tokens", "updated")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate) if rate > 0 else 0.0
+        self.tokens = self.capacity
+        self.updated = now
+
+    def refill(self, now: float) -> float:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+        return self.tokens
+
+    def take(self, now: float) -> bool:
+        if self.rate <= 0.0:
+            return False
+        if self.refill(now) >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class ProportionalBudget:
+    """Hedges proportional to requests, with a bounded reserve and a per-second floor.
+
+    Args:
+        ratio: tokens deposited per request (``budget_percent / 100``), >= 0.
+        floor: hedges per second allowed regardless of traffic, >= 0.
+        now: the clock reading at creation.
+    """
+
+    __slots__ = ("_floor", "balance", "ratio", "reserve")
+
+    def __init__(self, ratio: float, floor: float, now: float) -> None:
+        self.ratio = ratio
+        self.reserve = max(1.0, 100.0 * ratio) if ratio > 0 else 0.0
+        self.balance = 0.0
+        self._floor = _Floor(floor, now)
+
+    def deposit(self) -> None:
+        balance = self.balance + self.ratio
+        self.balance = balance if balance < self.reserve else self.reserve
+
+    def try_withdraw(self, now: float) -> bool:
+        if self.balance >= 1.0:
+            self.balance -= 1.0
+            return True
+        return self._floor.take(now)
+
+    def available(self, now: float) -> float:
+        return self.balance + self._floor.refill(now)
+
+
+class TokenBucketBudget:
+    """hedge-python's fixed-rate token bucket: ``rate`` tokens per second, burst ``2 * rate``.
+
+    Args:
+        rate: tokens per second, >= 0.
+        now: the clock reading at creation; the bucket starts full.
+    """
+
+    __slots__ = ("_bucket",)
+
+    def __init__(self, rate: float, now: float) -> None:
+        self._bucket = _Floor(rate, now)
+        self._bucket.capacity = max(1.0, 2.0 * rate) if rate > 0 else 0.0
+        self._bucket.tokens = self._bucket.capacity
+
+    def deposit(self) -> None:
+        """Traffic does not change a fixed-rate bucket."""
+
+    def try_withdraw(self, now: float) -> bool:
+        return self._bucket.take(now)
+
+    def available(self, now: float) -> float:
+        return self._bucket.refill(now)
