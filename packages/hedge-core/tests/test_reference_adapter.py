@@ -202,7 +202,9 @@ class BlockingClient:
                 extra[config.attempt_header] = str(attempt.index)
             try:
                 payload: Any = iter([body or b""]) if stream_body else body
-                connection.request(method, _target(url), body=payload, headers=extra, encode_chunked=stream_body)
+                connection.request(
+                    method, _target(url), body=payload, headers=extra, encode_chunked=stream_body
+                )
                 response = connection.getresponse()
                 first = response.read1(1) if first_byte else b""
             except BaseException:
@@ -249,7 +251,13 @@ class TestStreamsClientContract(HttpAdapterContract):
         hedge: bool | None = None,
     ) -> ContractResponse:
         response = await client.request(
-            method, url, headers=headers, body=body, stream_body=stream_body, hedge=hedge, stream=stream_response
+            method,
+            url,
+            headers=headers,
+            body=body,
+            stream_body=stream_body,
+            hedge=hedge,
+            stream=stream_response,
         )
         return ContractResponse(response.status, await response.read(), response.headers)
 
@@ -279,12 +287,19 @@ class TestBlockingClientContract(SyncHttpAdapterContract):
         hedge: bool | None = None,
     ) -> ContractResponse:
         status, content = client.request(
-            method, url, headers=headers, body=body, stream_body=stream_body, hedge=hedge, stream=stream_response
+            method,
+            url,
+            headers=headers,
+            body=body,
+            stream_body=stream_body,
+            hedge=hedge,
+            stream=stream_response,
         )
         return ContractResponse(status, content)
 
 
 def test_reference_clients_are_complete() -> None:
     # Guard against the contract silently skipping capabilities the reference clients have.
-    assert TestStreamsClientContract.supports_stream_body and TestStreamsClientContract.supports_stream_response
-    assert TestBlockingClientContract.supports_stream_body and TestBlockingClientContract.supports_stream_response
+    for contract in (TestStreamsClientContract, TestBlockingClientContract):
+        assert contract.supports_stream_body
+        assert contract.supports_stream_response

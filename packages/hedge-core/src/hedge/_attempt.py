@@ -24,6 +24,7 @@ class Attempt:
         index: 0 for the primary, 1 for the first hedge, and so on; also the
             number of attempts sent before this one.
         started_at: the engine clock's reading when the attempt started.
+
     """
 
     __slots__ = ("_callbacks", "_cancelled", "index", "started_at")
@@ -51,16 +52,14 @@ class Attempt:
         thread (or event loop), must not block, and should be idempotent;
         exceptions they raise are logged and ignored.
         """
-        if self._cancelled:
-            _run_callback(callback)
-            return
         with _callbacks_lock:
-            if not self._cancelled:
+            cancelled = self._cancelled
+            if not cancelled:
                 if self._callbacks is None:
                     self._callbacks = []
                 self._callbacks.append(callback)
-                return
-        _run_callback(callback)
+        if cancelled:
+            _run_callback(callback)
 
     def cancel(self) -> None:
         """Mark the attempt given up and run its cancel callbacks once (engine use)."""
@@ -82,5 +81,5 @@ _callbacks_lock = threading.Lock()
 def _run_callback(callback: Callable[[], object]) -> None:
     try:
         callback()
-    except Exception:  # noqa: BLE001 - a cancel callback must not break the race
+    except Exception:
         logger.warning("hedge: an attempt's cancel callback raised; ignored", exc_info=True)

@@ -77,6 +77,7 @@ class ProportionalBudget:
         ratio: tokens deposited per request (``budget_percent / 100``), >= 0.
         floor: hedges per second allowed regardless of traffic, >= 0.
         now: the clock reading at creation.
+
     """
 
     __slots__ = ("_floor", "balance", "ratio", "reserve")
@@ -107,6 +108,7 @@ class TokenBucketBudget:
     Args:
         rate: tokens per second, >= 0.
         now: the clock reading at creation; the bucket starts full.
+
     """
 
     __slots__ = ("_bucket",)

@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from . import _stats
 from ._outcome import Classifier, Judgement, RetryAfter, Verdict
-from .events import AttemptFailed, AttemptLost, AttemptWon, BudgetDenied, HedgeEvent, HedgeSent, RequestFinished
+from .events import (
+    AttemptFailed,
+    AttemptLost,
+    AttemptWon,
+    BudgetDenied,
+    HedgeEvent,
+    HedgeSent,
+    RequestFinished,
+)
 
 if TYPE_CHECKING:
     from ._budget import Budget
@@ -133,12 +141,16 @@ class Call:
         except Exception:  # noqa: BLE001 - never let a classifier bug hang the race
             return Verdict.FATAL
 
-    def finished_attempt(self, index: int, verdict: Verdict, error: BaseException | None, started_at: float, now: float) -> None:
+    def finished_attempt(
+        self, index: int, verdict: Verdict, error: BaseException | None, started_at: float, now: float
+    ) -> None:
         """Book an attempt that ended on its own with ``verdict``."""
         if index == 0 and verdict is Verdict.ACCEPT:
             self.hedger._observe(self.state, now - started_at, now)
         if verdict is not Verdict.ACCEPT and self.emit is not None:
-            self.emit(AttemptFailed(self.key, self.target, self.framework, index, verdict, error, now - started_at))
+            self.emit(
+                AttemptFailed(self.key, self.target, self.framework, index, verdict, error, now - started_at)
+            )
 
     def abandoned_attempt(self, index: int, started_at: float, now: float, completed: bool) -> None:
         """Book a loser: cancelled in flight, or finished and released."""
@@ -150,7 +162,9 @@ class Call:
 
     # -- ending -------------------------------------------------------------
 
-    def finish(self, winner: int | None, verdict: Verdict | None, won_elapsed: float, cancelled: int, now: float) -> None:
+    def finish(
+        self, winner: int | None, verdict: Verdict | None, won_elapsed: float, cancelled: int, now: float
+    ) -> None:
         """Count the request and announce its end.
 
         ``winner`` is the attempt whose outcome the caller gets (``None`` if
@@ -168,4 +182,15 @@ class Call:
         if emit is not None:
             if winner is not None and verdict is Verdict.ACCEPT:
                 emit(AttemptWon(self.key, self.target, self.framework, winner, won_elapsed))
-            emit(RequestFinished(self.key, self.target, self.framework, self.started, winner, label, now - self.start, self.delay))
+            emit(
+                RequestFinished(
+                    self.key,
+                    self.target,
+                    self.framework,
+                    self.started,
+                    winner,
+                    label,
+                    now - self.start,
+                    self.delay,
+                )
+            )

@@ -27,10 +27,21 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _METHOD_NAME = _HEADER_NAME
 
 
-def _real(name: str, value: object, low: float, high: float, *, low_open: bool = False, high_open: bool = False, hint: str = "") -> float:
+def _real(
+    name: str,
+    value: object,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    hint: str = "",
+) -> float:
     interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"HedgeConfig.{name} must be a number in {interval}{hint}, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"HedgeConfig.{name} must be a number in {interval}{hint}, got {type(value).__name__} {value!r}"
+        )
     number = float(value)
     too_low = number <= low if low_open else number < low
     too_high = number >= high if high_open else number > high
@@ -41,7 +52,9 @@ def _real(name: str, value: object, low: float, high: float, *, low_open: bool =
 
 def _integer(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"HedgeConfig.{name} must be an int in [{low}, {high}], got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"HedgeConfig.{name} must be an int in [{low}, {high}], got {type(value).__name__} {value!r}"
+        )
     if not low <= value <= high:
         raise ValueError(f"HedgeConfig.{name} must be in [{low}, {high}], got {value!r}")
     return value
@@ -68,7 +81,8 @@ def _header(name: str, value: object) -> str | None:
 def _methods(value: object) -> frozenset[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise TypeError(
-            f"HedgeConfig.hedge_methods must be a collection of method names such as {{'GET', 'HEAD'}}, got {value!r}"
+            "HedgeConfig.hedge_methods must be a collection of method names "
+            f"such as {{'GET', 'HEAD'}}, got {value!r}"
         )
     methods = set()
     for method in value:
@@ -132,6 +146,7 @@ class HedgeConfig:
             ``"headers"`` (default) or ``"first_byte"`` of the body, which
             suits SSE/LLM streams whose headers come at once.
         relative_accuracy: the latency sketch's relative accuracy, in (0, 0.5].
+
     """
 
     percentile: float = 0.90
@@ -156,33 +171,68 @@ class HedgeConfig:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "percentile", _real("percentile", self.percentile, 0, 1, low_open=True, high_open=True, hint=" (0.9 means p90)"))
+        set_(
+            self,
+            "percentile",
+            _real(
+                "percentile", self.percentile, 0, 1, low_open=True, high_open=True, hint=" (0.9 means p90)"
+            ),
+        )
         set_(self, "max_hedges", _integer("max_hedges", self.max_hedges, 0, 10))
         set_(self, "budget_percent", _real("budget_percent", self.budget_percent, 0, 100))
         if self.estimated_rps is not None:
-            set_(self, "estimated_rps", _real("estimated_rps", self.estimated_rps, 0, math.inf, low_open=True, high_open=True, hint=" or None"))
+            set_(
+                self,
+                "estimated_rps",
+                _real(
+                    "estimated_rps",
+                    self.estimated_rps,
+                    0,
+                    math.inf,
+                    low_open=True,
+                    high_open=True,
+                    hint=" or None",
+                ),
+            )
         set_(self, "min_delay", _real("min_delay", self.min_delay, 0, math.inf, high_open=True))
-        set_(self, "max_delay", _real("max_delay", self.max_delay, 0, math.inf, low_open=True, high_open=True))
+        set_(
+            self, "max_delay", _real("max_delay", self.max_delay, 0, math.inf, low_open=True, high_open=True)
+        )
         if self.max_delay < self.min_delay:
-            raise ValueError(f"HedgeConfig.max_delay must be >= min_delay ({self.min_delay!r}), got {self.max_delay!r}")
+            raise ValueError(
+                f"HedgeConfig.max_delay must be >= min_delay ({self.min_delay!r}), got {self.max_delay!r}"
+            )
         set_(self, "warmup_requests", _integer("warmup_requests", self.warmup_requests, 0, 1_000_000))
         set_(self, "warmup_delay", _real("warmup_delay", self.warmup_delay, 0, math.inf, high_open=True))
-        set_(self, "window_duration", _real("window_duration", self.window_duration, 0, math.inf, low_open=True, high_open=True))
+        set_(
+            self,
+            "window_duration",
+            _real("window_duration", self.window_duration, 0, math.inf, low_open=True, high_open=True),
+        )
         set_(self, "budget_floor", _real("budget_floor", self.budget_floor, 0, math.inf, high_open=True))
         set_(self, "max_keys", _integer("max_keys", self.max_keys, 1, 10_000_000))
         set_(self, "key_level", _choice("key_level", self.key_level, _KEY_LEVELS))
         if self.key_func is not None and not callable(self.key_func):
-            raise TypeError(f"HedgeConfig.key_func must be a callable taking a RequestInfo, or None, got {self.key_func!r}")
+            raise TypeError(
+                "HedgeConfig.key_func must be a callable taking a RequestInfo, or None, "
+                f"got {self.key_func!r}"
+            )
         set_(self, "hedge_methods", _methods(self.hedge_methods))
         set_(self, "idempotency_key_header", _header("idempotency_key_header", self.idempotency_key_header))
         set_(self, "attempt_header", _header("attempt_header", self.attempt_header))
         set_(self, "race_on", _choice("race_on", self.race_on, _RACE_ON))
-        set_(self, "relative_accuracy", _real("relative_accuracy", self.relative_accuracy, 0, 0.5, low_open=True))
+        set_(
+            self,
+            "relative_accuracy",
+            _real("relative_accuracy", self.relative_accuracy, 0, 0.5, low_open=True),
+        )
         if self.stats is not None:
             from ._stats import Stats
 
             if not isinstance(self.stats, Stats):
-                raise TypeError(f"HedgeConfig.stats must be a hedge.Stats or None, got {type(self.stats).__name__}")
+                raise TypeError(
+                    f"HedgeConfig.stats must be a hedge.Stats or None, got {type(self.stats).__name__}"
+                )
 
     @property
     def effective_warmup_delay(self) -> float:

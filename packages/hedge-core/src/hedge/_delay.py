@@ -37,6 +37,7 @@ class DelayEstimator:
     Args:
         config: supplies percentile, clamps, warm-up and window settings.
         now: the clock reading at creation.
+
     """
 
     __slots__ = (
@@ -52,7 +53,9 @@ class DelayEstimator:
     )
 
     def __init__(self, config: HedgeConfig, now: float) -> None:
-        self.window = WindowedSketch(config.window_duration, relative_accuracy=config.relative_accuracy, now=now)
+        self.window = WindowedSketch(
+            config.window_duration, relative_accuracy=config.relative_accuracy, now=now
+        )
         self._quantile = config.percentile
         self._clamp_low = config.min_delay
         self._clamp_high = config.max_delay

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._attempt import Attempt
 from ._budget import Budget, ProportionalBudget, TokenBucketBudget
@@ -86,6 +86,7 @@ class Hedger:
     Attributes:
         config: the policy.
         stats: where counters go (``config.stats`` or a new :class:`Stats`).
+
     """
 
     def __init__(
@@ -196,6 +197,7 @@ class Hedger:
         Raises:
             whatever the winning attempt raised (or the primary's exception if
             every attempt failed); the caller's own cancellation.
+
         """
         dispatch = self._plugin_dispatch()
         key = self._key(request, dispatch)
@@ -205,7 +207,7 @@ class Hedger:
         call = self._begin(key, request, dispatch)
         from ._race_async import race
 
-        return await race(self, call, send, classifier or _DEFAULT_CLASSIFIER, release)
+        return await race(self, call, send, classifier or cast("Classifier[T]", _DEFAULT_CLASSIFIER), release)
 
     def run_sync(
         self,
@@ -236,7 +238,7 @@ class Hedger:
         call = self._begin(key, request, dispatch)
         from ._race_sync import race_sync
 
-        return race_sync(self, call, send, classifier or _DEFAULT_CLASSIFIER, release)
+        return race_sync(self, call, send, classifier or cast("Classifier[T]", _DEFAULT_CLASSIFIER), release)
 
     def close(self) -> None:
         """Stop the worker threads of :meth:`run_sync` (idempotent).
@@ -277,7 +279,9 @@ class Hedger:
             return request.target
         return request.endpoint
 
-    def _eligible(self, request: RequestInfo, hedge: bool | None, safe: bool | None, replayable: bool, dispatch: Any) -> bool:
+    def _eligible(
+        self, request: RequestInfo, hedge: bool | None, safe: bool | None, replayable: bool, dispatch: Any
+    ) -> bool:
         if not replayable:
             return False
         if hedge is not None:

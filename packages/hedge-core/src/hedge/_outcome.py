@@ -49,12 +49,17 @@ class RetryAfter:
             value stops hedging for this request (gRPC's
             ``grpc-retry-pushback-ms``; HTTP's ``Retry-After``). A pushback
             longer than the config's ``max_delay`` also stops hedging.
+
     """
 
     seconds: float
 
     def __post_init__(self) -> None:
-        if isinstance(self.seconds, bool) or not isinstance(self.seconds, (int, float)) or math.isnan(self.seconds):
+        if (
+            isinstance(self.seconds, bool)
+            or not isinstance(self.seconds, (int, float))
+            or math.isnan(self.seconds)
+        ):
             raise ValueError(f"RetryAfter.seconds must be a number, got {self.seconds!r}")
 
 

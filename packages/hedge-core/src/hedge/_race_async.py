@@ -36,7 +36,7 @@ import logging
 import sys
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from ._attempt import Attempt
 from ._call import DELAY, RETRY, Call
@@ -54,6 +54,14 @@ logger = logging.getLogger("hedge")
 _INLINE_PRIMARY = sys.version_info >= (3, 11)
 
 
+class _CallerTask(Protocol):
+    """The part of :class:`asyncio.Task` (3.11+) the inline driver uses."""
+
+    def cancel(self, msg: Any = None) -> bool: ...
+    def cancelling(self) -> int: ...
+    def uncancel(self) -> int: ...
+
+
 def race(
     hedger: Hedger,
     call: Call,
@@ -66,7 +74,7 @@ def race(
     if _INLINE_PRIMARY:
         task = asyncio.current_task()
         if task is not None:
-            return driver.run_inline(task)
+            return driver.run_inline(cast("_CallerTask", task))
     return driver.run_tasks()
 
 
@@ -130,7 +138,7 @@ class _AsyncRace(Generic[T]):
         self.detached = False
         self.inline = False
         self.interrupted = False
-        self.caller: asyncio.Task[Any] | None = None
+        self.caller: _CallerTask | None = None
         self.base_cancelling = 0
         self.kept: int | None = None
         self.verdict: Verdict | None = None
@@ -273,7 +281,7 @@ class _AsyncRace(Generic[T]):
         finally:
             await self._cleanup()
 
-    async def run_inline(self, caller: asyncio.Task[Any]) -> T:
+    async def run_inline(self, caller: _CallerTask) -> T:
         """The primary in the caller's task, hedges as tasks (Python 3.11+)."""
         call = self.call
         self.caller = caller
@@ -369,7 +377,9 @@ class _AsyncRace(Generic[T]):
             if index == winner or self.settled[index]:
                 continue
             call.abandoned_attempt(index, attempt.started_at, now, completed=index not in in_flight)
-        call.finish(winner, self.verdict if winner is not None else None, self.won_elapsed, len(in_flight), now)
+        call.finish(
+            winner, self.verdict if winner is not None else None, self.won_elapsed, len(in_flight), now
+        )
 
     # -- releasing losers ----------------------------------------------------------------
 
@@ -396,7 +406,7 @@ class _AsyncRace(Generic[T]):
                 pending = self.release(result)
                 if pending is not None and inspect.isawaitable(pending):
                     await pending
-            except Exception:  # noqa: BLE001 - a failing close must not mask the winner
+            except Exception:
                 logger.warning("hedge: releasing a losing result raised; ignored", exc_info=True)
         self.released[index] = True
 
@@ -407,7 +417,7 @@ class _AsyncRace(Generic[T]):
             return
         try:
             pending = self.release(result)
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.warning("hedge: releasing a losing result raised; ignored", exc_info=True)
             return
         if pending is not None and inspect.isawaitable(pending):
@@ -420,5 +430,5 @@ class _AsyncRace(Generic[T]):
 async def _quietly(awaitable: Awaitable[None]) -> None:
     try:
         await awaitable
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.warning("hedge: releasing a losing result raised; ignored", exc_info=True)

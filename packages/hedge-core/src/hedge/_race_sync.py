@@ -95,7 +95,7 @@ class _SyncRace(Generic[T]):
             return
         try:
             self.release(result)
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.warning("hedge: releasing a losing result raised; ignored", exc_info=True)
 
     # -- caller side ------------------------------------------------------------
@@ -155,7 +155,9 @@ class _SyncRace(Generic[T]):
                 else:
                     timeout = self.due - self.clock()
                     try:
-                        report = self.reports.get(timeout=timeout) if timeout > 0 else self.reports.get_nowait()
+                        report = (
+                            self.reports.get(timeout=timeout) if timeout > 0 else self.reports.get_nowait()
+                        )
                     except queue.Empty:
                         self._hedge(DELAY)
                         continue

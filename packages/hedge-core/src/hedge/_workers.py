@@ -32,6 +32,7 @@ class WorkerPool:
     Args:
         idle_timeout: seconds an idle thread waits for work before exiting.
         name: prefix of the threads' names.
+
     """
 
     def __init__(self, idle_timeout: float = 30.0, name: str = "hedge-worker") -> None:
@@ -55,6 +56,7 @@ class WorkerPool:
 
         Raises:
             RuntimeError: if the pool is closed.
+
         """
         with self._lock:
             if self._closed:
@@ -75,7 +77,7 @@ class WorkerPool:
             while job is not None:
                 try:
                     job()
-                except BaseException:  # noqa: BLE001 - jobs report their own outcome
+                except BaseException:
                     logger.exception("hedge: a worker job raised")
                 job = self._next_job()
         finally:

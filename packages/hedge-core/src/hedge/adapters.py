@@ -30,6 +30,7 @@ def parse_version(text: str) -> tuple[int, ...]:
 
     Raises:
         ValueError: if ``text`` does not start with a number.
+
     """
     match = _RELEASE.match(text)
     if match is None:
@@ -54,6 +55,7 @@ class AdapterSpec:
             ``hedge.transport`` and ``hedge.interceptor`` resolve hedge-python's
             class names through these.
         description: one line for ``python -m hedge``.
+
     """
 
     name: str
@@ -72,7 +74,9 @@ class AdapterSpec:
         for public, target in self.exports.items():
             module, _, attribute = target.partition(":")
             if not module or not attribute:
-                raise ValueError(f"AdapterSpec.exports[{public!r}] must be 'module:attribute', got {target!r}")
+                raise ValueError(
+                    f"AdapterSpec.exports[{public!r}] must be 'module:attribute', got {target!r}"
+                )
 
     def installed_version(self) -> str | None:
         """Return the installed framework's version, or ``None`` if it is absent."""
@@ -87,6 +91,7 @@ class AdapterSpec:
         Raises:
             KeyError: if this adapter does not export ``public``.
             ImportError: if its module (or its framework) cannot be imported.
+
         """
         module, _, attribute = self.exports[public].partition(":")
         obj: Any = importlib.import_module(module)
@@ -106,6 +111,7 @@ class AdapterStatus:
             for a plugin registered in-process.
         version: that distribution's version, or ``None``.
         framework_version: the framework's installed version, or ``None``.
+
     """
 
     spec: AdapterSpec

@@ -39,6 +39,7 @@ class HedgeEvent:
         key: the request's latency key.
         target: the request's budget target, ``scheme://host:port``.
         framework: the adapter that ran the request, e.g. ``"httpx"``.
+
     """
 
     key: str
@@ -55,6 +56,7 @@ class HedgeSent(HedgeEvent):
         delay: the hedge delay in force for this request, in seconds.
         reason: ``"delay"`` (the previous attempt was too slow) or ``"retry"``
             (an attempt failed with a retryable outcome).
+
     """
 
     attempt: int
@@ -68,6 +70,7 @@ class BudgetDenied(HedgeEvent):
 
     Attributes:
         attempt: the number the hedge would have had.
+
     """
 
     attempt: int
@@ -83,6 +86,7 @@ class AttemptFailed(HedgeEvent):
         error: the exception it raised, or ``None`` if it returned a result
             judged a failure (such as an HTTP 503).
         elapsed: seconds from its start to its end.
+
     """
 
     attempt: int
@@ -98,6 +102,7 @@ class AttemptWon(HedgeEvent):
     Attributes:
         attempt: its number (0: the primary won).
         elapsed: seconds from its own start to its end.
+
     """
 
     attempt: int
@@ -113,6 +118,7 @@ class AttemptLost(HedgeEvent):
         elapsed: seconds from its start to when it was given up.
         completed: ``True`` if it had already produced a result, which was
             released (closed); ``False`` if it was cancelled in flight.
+
     """
 
     attempt: int
@@ -127,6 +133,7 @@ class DelayChanged(HedgeEvent):
     Attributes:
         previous: the delay before, in seconds.
         delay: the delay now, in seconds.
+
     """
 
     previous: float
@@ -145,6 +152,7 @@ class RequestFinished(HedgeEvent):
             attempt), ``"failed"`` or ``"cancelled"``.
         duration: seconds from the request's start to its end.
         delay: the hedge delay used for this request, in seconds.
+
     """
 
     attempts: int

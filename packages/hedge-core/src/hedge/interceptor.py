@@ -11,7 +11,7 @@ from typing import Any
 
 from ._compat import resolve
 
-__all__ = ["HedgedServerStreamInterceptor", "HedgedUnaryInterceptor"]
+__all__ = ["HedgedServerStreamInterceptor", "HedgedUnaryInterceptor"]  # noqa: F822 - each name is resolved by __getattr__
 
 
 def __getattr__(name: str) -> Any:

@@ -63,6 +63,7 @@ class PluginFailure:
         distribution: the distribution that declares it, if known.
         stage: ``"import"``, ``"register"`` or ``"adapters"``.
         error: ``repr`` of the exception.
+
     """
 
     name: str
@@ -87,16 +88,19 @@ class HedgePluginManager(pluggy.PluginManager):
         self.blocked: set[str] = set()
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin`` (see :meth:`pluggy.PluginManager.register`)."""
         result = super().register(plugin, name)
         self.generation += 1
         return result
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        """Unregister a plugin by object or name."""
         result = super().unregister(plugin, name)
         self.generation += 1
         return result
 
     def set_blocked(self, name: str) -> None:
+        """Block ``name``: it is unregistered and never loaded again."""
         super().set_blocked(name)
         self.blocked.add(name)
         self.generation += 1
@@ -106,6 +110,7 @@ class HedgePluginManager(pluggy.PluginManager):
 
         Returns:
             how many plugins were registered.
+
         """
         blocked = _blocked_names()
         loaded = 0
@@ -220,7 +225,9 @@ def discover_adapters(manager: HedgePluginManager | None = None) -> list[Adapter
             manager._fail(impl.plugin_name, dist_name, "adapters", exc)
             continue
         for spec in specs:
-            found.append(AdapterStatus(spec, impl.plugin_name, dist_name, dist_version, spec.installed_version()))
+            found.append(
+                AdapterStatus(spec, impl.plugin_name, dist_name, dist_version, spec.installed_version())
+            )
     return found
 
 
@@ -273,7 +280,9 @@ def _implementations(
     ]
 
 
-def _first_result(manager: HedgePluginManager, hook: str, argument: str) -> Callable[[RequestInfo], Any] | None:
+def _first_result(
+    manager: HedgePluginManager, hook: str, argument: str
+) -> Callable[[RequestInfo], Any] | None:
     impls = _implementations(manager, hook, argument)
     if not impls:
         return None

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._compat import resolve
 
-__all__ = ["HedgedAiohttpSession", "HedgedHttpxTransport", "HedgedNiquestsSession", "HedgedTornadoClient"]
+__all__ = ["HedgedAiohttpSession", "HedgedHttpxTransport", "HedgedNiquestsSession", "HedgedTornadoClient"]  # noqa: F822 - each name is resolved by __getattr__
 
 
 def __getattr__(name: str) -> Any:

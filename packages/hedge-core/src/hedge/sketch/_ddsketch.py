@@ -40,6 +40,7 @@ class DDSketch:
 
     Raises:
         TypeError, ValueError: for arguments outside those ranges.
+
     """
 
     __slots__ = ("_key", "_max", "_min", "_store", "mapping", "zero_count")
@@ -82,6 +83,7 @@ class DDSketch:
 
         Raises:
             ValueError: if ``value`` is negative, NaN or infinite.
+
         """
         if MIN_INDEXABLE < value < _INF:
             self._store.add(self._key(value))
@@ -99,6 +101,7 @@ class DDSketch:
 
         Raises:
             ValueError: if ``q`` is not in ``[0, 1]``.
+
         """
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile q must be in [0, 1], got {q!r}")
@@ -118,6 +121,7 @@ class DDSketch:
 
         Raises:
             ValueError: if the two sketches use different accuracies.
+
         """
         if other.mapping != self.mapping:
             raise ValueError("cannot merge sketches with different relative accuracy")

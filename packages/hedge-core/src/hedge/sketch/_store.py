@@ -33,6 +33,7 @@ class BinStore:
     Raises:
         TypeError: if ``bin_limit`` is not an int.
         ValueError: if ``bin_limit`` is below 1.
+
     """
 
     __slots__ = ("bin_limit", "bins", "collapsed", "count", "offset")
@@ -98,6 +99,7 @@ class BinStore:
 
         Raises:
             IndexError: if the store is empty.
+
         """
         if not self.count:
             raise IndexError("key_at_rank on an empty store")

@@ -35,6 +35,7 @@ class WindowedSketch:
         relative_accuracy: passed to each :class:`DDSketch`.
         bin_limit: passed to each :class:`DDSketch`.
         now: the time the first window starts.
+
     """
 
     __slots__ = ("_current", "_previous", "_rotate_at", "window")
@@ -76,6 +77,7 @@ class WindowedSketch:
 
         Raises:
             ValueError: as :meth:`DDSketch.add`.
+
         """
         if now >= self._rotate_at:
             self._rotate(now)
@@ -92,6 +94,7 @@ class WindowedSketch:
 
         Raises:
             ValueError: if ``q`` is not in ``[0, 1]``.
+
         """
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile q must be in [0, 1], got {q!r}")

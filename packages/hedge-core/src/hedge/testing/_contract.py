@@ -49,6 +49,7 @@ class ContractResponse:
         status: the HTTP status code.
         body: the full response body.
         headers: response headers with lower-case names.
+
     """
 
     status: int
@@ -121,6 +122,7 @@ class HttpAdapterContract:
 
         Raises:
             whatever the framework raises (connection errors, timeouts).
+
         """
         raise NotImplementedError
 
@@ -279,12 +281,17 @@ class HttpAdapterContract:
 
         async def scenario(client: Any) -> ContractResponse:
             headers = {"Idempotency-Key": "k-123"}
-            response = await self.request(client, "POST", hedge_server.url_for("/pay"), headers=headers, body=b"p")
+            response = await self.request(
+                client, "POST", hedge_server.url_for("/pay"), headers=headers, body=b"p"
+            )
             await self.settle(hedge_server, "/pay", 2)
             return response
 
         assert self.run_scenario(config, scenario).body == b"hedge"
-        assert [r.headers.get("idempotency-key") for r in hedge_server.requests_to("/pay")] == ["k-123", "k-123"]
+        assert [r.headers.get("idempotency-key") for r in hedge_server.requests_to("/pay")] == [
+            "k-123",
+            "k-123",
+        ]
 
     def test_streamed_body_is_sent_once(self, hedge_server: ScriptedServer) -> None:
         if not self.supports_stream_body:
@@ -327,7 +334,9 @@ class HttpAdapterContract:
         assert len(hedge_server.requests_to("/down")) == 2
         assert self.stats_of(config).snapshot().errors == 1
 
-    def test_reset_before_headers_is_retried(self, hedge_server: ScriptedServer, hedge_events: EventRecorder) -> None:
+    def test_reset_before_headers_is_retried(
+        self, hedge_server: ScriptedServer, hedge_events: EventRecorder
+    ) -> None:
         config = self.config(min_delay=60.0, max_delay=60.0, warmup_delay=60.0)
         hedge_server.script("/reset", Reply(fault="reset"), Reply(body=b"hedge"))
 

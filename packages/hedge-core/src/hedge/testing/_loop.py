@@ -24,18 +24,18 @@ __all__ = ["VirtualTimeLoop", "run_virtual"]
 T = TypeVar("T")
 
 
-class _JumpingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _JumpingSelector(selectors.DefaultSelector):
     def __init__(self, clock: FakeClock) -> None:
         super().__init__()
         self._clock = clock
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None:
-            return super().select(None)  # type: ignore[no-any-return]
+            return super().select(None)
         events = super().select(0)
         if not events and timeout > 0:
             self._clock.advance(timeout)
-        return events  # type: ignore[no-any-return]
+        return events
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):

@@ -51,6 +51,7 @@ class Reply:
             without answering) or ``"hang"`` (never answer).
         gate: answer only once this many requests to the same path have
             arrived, so that the attempts waiting on it finish together.
+
     """
 
     status: int = 200
@@ -83,6 +84,7 @@ class Received:
         arrived: :func:`time.monotonic` at arrival.
         completed: the response was written completely.
         disconnected: the client went away before the response was complete.
+
     """
 
     seq: int
@@ -116,6 +118,7 @@ class ScriptedServer:
     Args:
         host: the address to listen on.
         default: the reply for requests with no script queued.
+
     """
 
     def __init__(self, host: str = "127.0.0.1", default: Reply | None = None) -> None:
@@ -143,7 +146,9 @@ class ScriptedServer:
         loop = asyncio.new_event_loop()
         self._loop = loop
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(loop, ready), name="hedge-test-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(loop, ready), name="hedge-test-server", daemon=True
+        )
         self._thread.start()
         ready.wait()
         future = asyncio.run_coroutine_threadsafe(self._listen(), loop)
@@ -256,7 +261,9 @@ class ScriptedServer:
                 return False
             time.sleep(0.005)
 
-    async def wait_until_async(self, predicate: Callable[[ScriptedServer], bool], timeout: float = 10.0) -> bool:
+    async def wait_until_async(
+        self, predicate: Callable[[ScriptedServer], bool], timeout: float = 10.0
+    ) -> bool:
         """Like :meth:`wait_until`, for use inside a running event loop."""
         deadline = time.monotonic() + timeout
         while True:

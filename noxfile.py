@@ -1,0 +1,240 @@
+"""Every session a developer or CI runs for the hedge monorepo.
+
+    nox -s lint typecheck        static checks
+    nox -s core                  hedge-core's tests on every Python 3.9-3.13 found
+    nox -t httpx                 every row of one adapter's framework matrix
+    nox -t quick                 floor + latest of every adapter (CI on every push)
+    nox -t ci                    what .ci/run runs: lint, typecheck, core, quick
+    nox -t matrix                the full framework matrix
+
+The matrix is a rule written by hand (floor, the last release of each series
+that matters, latest): one literal table per adapter below. Floors are read
+from each package's own pyproject.toml, the single source of truth. The
+latest release runs on every Python the framework supports; older rows run
+on one Python. Every row prints the framework version it installed and fails
+if that is not the version it asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_missing_interpreters = False
+nox.options.sessions = ["lint", "typecheck", "core"]
+
+ROOT = Path(__file__).parent
+PACKAGES = ROOT / "packages"
+PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
+MAIN_PYTHON = "3.11"
+
+
+def _activate_pyenv() -> None:
+    """Make every pyenv-installed CPython 3.9-3.14 visible as pythonX.Y on PATH."""
+    if "PYENV_VERSION" in os.environ or shutil.which("pyenv") is None:
+        return
+    try:
+        listed = subprocess.run(
+            ["pyenv", "versions", "--bare"], capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return
+    wanted = [v for v in listed.split() if re.fullmatch(r"3\.(9|1[0-4])\.\d+", v)]
+    if wanted:
+        current = subprocess.run(["pyenv", "version-name"], capture_output=True, text=True).stdout.strip()
+        ordered = [v for v in wanted if v == current] + [v for v in wanted if v != current]
+        os.environ["PYENV_VERSION"] = ":".join(ordered)
+
+
+_activate_pyenv()
+# Never let uv download an interpreter: a missing Python is skipped, loudly.
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+
+def group(package: str, name: str) -> list[str]:
+    """A PEP 735 dependency group of one package (or of the workspace root for "")."""
+    path = ROOT / "pyproject.toml" if not package else PACKAGES / package / "pyproject.toml"
+    return list(nox.project.dependency_groups(nox.project.load_toml(path), name))
+
+
+def floor(package: str, framework: str) -> str:
+    """The lowest ``framework`` version ``package`` declares (dependencies or extras)."""
+    project = nox.project.load_toml(PACKAGES / package / "pyproject.toml")["project"]
+    requirements = list(project.get("dependencies", []))
+    for extra in project.get("optional-dependencies", {}).values():
+        requirements.extend(extra)
+    pattern = re.compile(rf"^{re.escape(framework)}\s*(\[[^\]]*\])?\s*[^;]*?>=\s*([0-9][0-9a-zA-Z.]*)")
+    for requirement in requirements:
+        match = pattern.match(requirement.strip())
+        if match:
+            return match.group(2)
+    raise LookupError(f"{package} declares no '>=' floor for {framework}")
+
+
+# ---------------------------------------------------------------------------
+# The framework matrix: a literal table per adapter
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Framework:
+    """One framework an adapter package supports, and the versions to test."""
+
+    package: str  # the adapter distribution, e.g. "hedge-httpx"
+    name: str  # the framework distribution, e.g. "httpx"
+    tag: str  # selection tag, e.g. "httpx"
+    series: tuple[str, ...]  # the last release of each series between floor and latest
+    pythons: tuple[str, ...] = tuple(PYTHONS)  # Pythons the latest release supports
+    floor_python: str = "3.9"  # the Python the floor and series rows run on
+    extra: str | None = None  # the adapter's extra that pulls the framework in
+    companions: dict[str, str] = field(default_factory=dict)  # version -> extra pins for that row
+
+
+MATRIX: tuple[Framework, ...] = (
+    Framework("hedge-httpx", "httpx", "httpx", ("0.25.2", "0.26.0", "0.27.2"), extra="httpx"),
+    Framework(
+        "hedge-httpx",
+        "httpx2",
+        "httpx2",
+        ("2.8.0", "2.12.0"),
+        floor_python="3.10",
+        extra="httpx2",
+        pythons=("3.10", "3.11", "3.12", "3.13"),
+    ),
+    Framework("hedge-aiohttp", "aiohttp", "aiohttp", ("3.12.15", "3.13.5")),
+    Framework("hedge-niquests", "niquests", "niquests", ("3.15.2", "3.18.8", "3.20.1")),
+    Framework("hedge-tornado", "tornado", "tornado", ("6.3.3", "6.4.2", "6.5.10")),
+    Framework("hedge-grpc", "grpcio", "grpc", ("1.66.2", "1.72.2", "1.78.2")),
+    Framework("hedge-otel", "opentelemetry-api", "otel", ("1.30.0",)),
+)
+
+
+def _rows() -> list[nox.param]:
+    rows = []
+    for framework in MATRIX:
+        if not (PACKAGES / framework.package / "pyproject.toml").exists():
+            continue
+        short = framework.tag
+        rows.append(
+            nox.param(
+                framework.floor_python,
+                framework.package,
+                framework.name,
+                "floor",
+                id=f"{short}-floor",
+                tags=[short, "quick", "matrix"],
+            )
+        )
+        for version in framework.series:
+            rows.append(
+                nox.param(
+                    framework.floor_python,
+                    framework.package,
+                    framework.name,
+                    version,
+                    id=f"{short}-{version}",
+                    tags=[short, "matrix"],
+                )
+            )
+        for python in framework.pythons:
+            tags = [short, "matrix"] + (["quick"] if python == MAIN_PYTHON else [])
+            rows.append(
+                nox.param(
+                    python,
+                    framework.package,
+                    framework.name,
+                    "latest",
+                    id=f"{short}-latest-py{python}",
+                    tags=tags,
+                )
+            )
+    return rows
+
+
+def _framework(package: str, name: str) -> Framework:
+    return next(f for f in MATRIX if f.package == package and f.name == name)
+
+
+def _check_installed(session: nox.Session, name: str, wanted: str | None) -> None:
+    script = f"import importlib.metadata as m; print(m.version({name!r}))"
+    installed = session.run("python", "-c", script, silent=True).strip()  # type: ignore[union-attr]
+    session.log(f"{name} installed: {installed} (asked for: {wanted or 'latest'})")
+    if wanted is not None and installed != wanted:
+        session.error(f"{name} {installed} installed, but the row asked for {wanted}")
+
+
+@nox.session
+@nox.parametrize("python,package,framework,version", _rows())
+def adapter(session: nox.Session, package: str, framework: str, version: str) -> None:
+    """Run one adapter's tests against one version of its framework."""
+    spec = _framework(package, framework)
+    wanted = floor(package, framework) if version == "floor" else None if version == "latest" else version
+    pin = f"{framework}=={wanted}" if wanted else framework
+    target = f"./packages/{package}[{spec.extra}]" if spec.extra else f"./packages/{package}"
+    session.install(*group(package, "test"), "-e", "./packages/hedge-core", "-e", target, pin)
+    _check_installed(session, framework, wanted)
+    session.run("pytest", f"packages/{package}/tests", *session.posargs)
+
+
+# ---------------------------------------------------------------------------
+# Core, static checks
+# ---------------------------------------------------------------------------
+
+
+@nox.session(python=PYTHONS, tags=["ci"])
+def core(session: nox.Session) -> None:
+    """hedge-core's tests (stdlib + pluggy only)."""
+    session.install(*group("hedge-core", "test"), "-e", "./packages/hedge-core")
+    session.run("pytest", "packages/hedge-core/tests", *session.posargs)
+
+
+@nox.session(python=MAIN_PYTHON, tags=["ci"])
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree; LICENSE copies identical."""
+    session.install(*group("", "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    license_text = (ROOT / "LICENSE").read_text()
+    for package in sorted(PACKAGES.iterdir()):
+        copy = package / "LICENSE"
+        if not copy.exists() or copy.read_text() != license_text:
+            session.error(f"{copy} is missing or differs from the root LICENSE")
+
+
+def _all_packages() -> list[str]:
+    return sorted(p.name for p in PACKAGES.iterdir() if (p / "pyproject.toml").exists())
+
+
+@nox.session(python=MAIN_PYTHON, tags=["ci"])
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every package's sources (with every framework installed)."""
+    targets = []
+    for package in _all_packages():
+        extras = [f.extra for f in MATRIX if f.package == package and f.extra]
+        targets += ["-e", f"./packages/{package}" + (f"[{','.join(extras)}]" if extras else "")]
+        targets += group(package, "typecheck") if "typecheck" in _groups(package) else []
+    session.install(*group("", "typecheck"), *targets)
+    session.run("mypy", *[f"packages/{p}/src" for p in _all_packages()], *session.posargs)
+
+
+def _groups(package: str) -> set[str]:
+    return set(nox.project.load_toml(PACKAGES / package / "pyproject.toml").get("dependency-groups", {}))
+
+
+@nox.session(python=MAIN_PYTHON, default=False)
+def dev(session: nox.Session) -> None:
+    """Create .venv with every package editable and the dev tools (an instant dev environment)."""
+    session.run("uv", "venv", "--python", MAIN_PYTHON, ".venv", external=True)
+    editable = []
+    for package in _all_packages():
+        extras = [f.extra for f in MATRIX if f.package == package and f.extra]
+        editable += ["-e", f"./packages/{package}" + (f"[{','.join(extras)}]" if extras else "")]
+    session.run("uv", "pip", "install", "--python", ".venv", *editable, *group("", "dev"), external=True)
