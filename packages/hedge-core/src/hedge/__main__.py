@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("ignore")
         manager = get_plugin_manager()
         adapters = discover_adapters(manager)
-    plugins = sorted(name for name, _ in manager.list_name_plugin() if name is not None)
+    plugins = sorted(name for name, plugin in manager.list_name_plugin() if plugin is not None)
     blocked = sorted(manager.blocked)
 
     if args.json:

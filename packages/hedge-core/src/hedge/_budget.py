@@ -44,6 +44,9 @@ class Budget(Protocol):
         """Tokens that could be withdrawn at time ``now`` (for stats and tests)."""
 
 
+_UNIT = 1_000_000
+
+
 class _Floor:
     """A token bucket refilled at ``rate`` per second, capacity ``max(1, rate)``."""
 
@@ -73,6 +76,9 @@ class _Floor:
 class ProportionalBudget:
     """Hedges proportional to requests, with a bounded reserve and a per-second floor.
 
+    The balance is kept in integer millionths of a token, so that ten 10%
+    deposits make exactly one hedge (floating point would leave 0.9999...).
+
     Args:
         ratio: tokens deposited per request (``budget_percent / 100``), >= 0.
         floor: hedges per second allowed regardless of traffic, >= 0.
@@ -80,26 +86,32 @@ class ProportionalBudget:
 
     """
 
-    __slots__ = ("_floor", "balance", "ratio", "reserve")
+    __slots__ = ("_balance", "_deposit", "_floor", "_reserve", "ratio")
 
     def __init__(self, ratio: float, floor: float, now: float) -> None:
         self.ratio = ratio
-        self.reserve = max(1.0, 100.0 * ratio) if ratio > 0 else 0.0
-        self.balance = 0.0
+        self._deposit = round(ratio * _UNIT)
+        self._reserve = max(_UNIT, 100 * self._deposit) if self._deposit else 0
+        self._balance = 0
         self._floor = _Floor(floor, now)
 
+    @property
+    def reserve(self) -> float:
+        """The most tokens the balance can hold."""
+        return self._reserve / _UNIT
+
     def deposit(self) -> None:
-        balance = self.balance + self.ratio
-        self.balance = balance if balance < self.reserve else self.reserve
+        balance = self._balance + self._deposit
+        self._balance = balance if balance < self._reserve else self._reserve
 
     def try_withdraw(self, now: float) -> bool:
-        if self.balance >= 1.0:
-            self.balance -= 1.0
+        if self._balance >= _UNIT:
+            self._balance -= _UNIT
             return True
         return self._floor.take(now)
 
     def available(self, now: float) -> float:
-        return self.balance + self._floor.refill(now)
+        return self._balance / _UNIT + self._floor.refill(now)
 
 
 class TokenBucketBudget:

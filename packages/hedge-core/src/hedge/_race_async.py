@@ -319,6 +319,11 @@ class _AsyncRace(Generic[T]):
     async def _wait_for_winner(self) -> T:
         while True:
             if not self.finished and not self.timer_due:
+                if not self.pending and self.timer is None:
+                    # Every attempt failed in a retryable way and no hedge is to come.
+                    self.kept = 0
+                    self.verdict = Verdict.RETRY
+                    return self._deliver(0)
                 waiter = self.waiter = self.loop.create_future()
                 try:
                     await waiter
@@ -331,11 +336,6 @@ class _AsyncRace(Generic[T]):
                 index = self.finished.popleft()
                 if self._settle(index):
                     return self._deliver(index)
-            if not self.pending and self.timer is None and not self.timer_due:
-                # Every attempt failed in a retryable way and no hedge is to come.
-                self.kept = 0
-                self.verdict = Verdict.RETRY
-                return self._deliver(0)
 
     # -- cleanup -----------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ __all__ = ["MIN_INDEXABLE", "DDSketch"]
 
 MIN_INDEXABLE = 1e-9
 _INF = math.inf
+_log = math.log
+_ceil = math.ceil
 
 
 class DDSketch:
@@ -43,12 +45,12 @@ class DDSketch:
 
     """
 
-    __slots__ = ("_key", "_max", "_min", "_store", "mapping", "zero_count")
+    __slots__ = ("_max", "_min", "_multiplier", "_store", "mapping", "zero_count")
 
     def __init__(self, relative_accuracy: float = 0.01, bin_limit: int = DEFAULT_BIN_LIMIT) -> None:
         self.mapping = LogarithmicMapping(relative_accuracy)
         self._store = BinStore(bin_limit)
-        self._key = self.mapping.key
+        self._multiplier = self.mapping._multiplier
         self.zero_count = 0
         self._min = _INF
         self._max = -_INF
@@ -66,12 +68,12 @@ class DDSketch:
     @property
     def min(self) -> float | None:
         """The smallest value added, or ``None`` when empty."""
-        return self._min if self.count else None
+        return None if self._min == _INF else self._min
 
     @property
     def max(self) -> float | None:
         """The largest value added, or ``None`` when empty."""
-        return self._max if self.count else None
+        return None if self._max == -_INF else self._max
 
     @property
     def store(self) -> BinStore:
@@ -83,11 +85,21 @@ class DDSketch:
 
         Raises:
             ValueError: if ``value`` is negative, NaN or infinite.
-
         """
         if MIN_INDEXABLE < value < _INF:
-            self._store.add(self._key(value))
-        elif value >= 0.0 and value != _INF:
+            store = self._store
+            # The mapping's key and the store's increment, inlined: this is the
+            # one line every request pays for. Anything unusual (a key outside
+            # the run) goes through BinStore.add.
+            index = _ceil(_log(value) * self._multiplier) - store.offset
+            if index >= 0:
+                try:
+                    store.bins[index] += 1
+                except IndexError:
+                    store.add(index + store.offset)
+            else:
+                store.add(index + store.offset)
+        elif 0.0 <= value < _INF:
             self.zero_count += 1
         else:
             raise ValueError(f"DDSketch accepts finite values >= 0, got {value!r}")
@@ -108,6 +120,10 @@ class DDSketch:
         count = self.count
         if not count:
             return None
+        if q == 1.0:
+            return self._max
+        if q == 0.0:
+            return self._min
         rank = q * (count - 1)
         if rank < self.zero_count:
             return 0.0
@@ -144,7 +160,7 @@ class DDSketch:
         clone = DDSketch.__new__(DDSketch)
         clone.mapping = self.mapping
         clone._store = self._store.copy()
-        clone._key = self._key
+        clone._multiplier = self._multiplier
         clone.zero_count = self.zero_count
         clone._min = self._min
         clone._max = self._max

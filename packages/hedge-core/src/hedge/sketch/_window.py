@@ -101,39 +101,54 @@ class WindowedSketch:
         if now >= self._rotate_at:
             self._rotate(now)
         current, previous = self._current, self._previous
-        if not previous.count:
+        previous_count = previous.count
+        if not previous_count:
             return current.quantile(q)
-        if not current.count:
+        current_count = current.count
+        if not current_count:
             return previous.quantile(q)
-        count = current.count + previous.count
+        low = min(current._min, previous._min)
+        high = max(current._max, previous._max)
+        if q == 1.0:
+            return high
+        count = current_count + previous_count
         zeros = current.zero_count + previous.zero_count
         rank = q * (count - 1)
         if rank < zeros:
             return 0.0
+        if q == 0.0:
+            return low
         key = _key_at_rank(current.store, previous.store, rank - zeros)
-        low = min(current._min, previous._min)
-        high = max(current._max, previous._max)
         return min(max(current.mapping.value(key), low), high)
 
 
 def _key_at_rank(a: BinStore, b: BinStore, rank: float) -> int:
-    """Key of the first bin whose cumulative count over ``a`` and ``b`` exceeds ``rank``."""
-    if not a.count:
+    """Key of the bin holding the element of rank ``floor(rank)`` over ``a`` and ``b`` together.
+
+    Walks down from the top for ranks in the upper half (hedge delays are
+    high quantiles), up from the bottom otherwise.
+    """
+    if not a.bins:
         return b.key_at_rank(rank)
-    if not b.count:
+    if not b.bins:
         return a.key_at_rank(rank)
     bins_a, offset_a = a.bins, a.offset
     bins_b, offset_b = b.bins, b.offset
     end_a, end_b = offset_a + len(bins_a), offset_b + len(bins_b)
+    lowest, highest = min(offset_a, offset_b), max(end_a, end_b) - 1
+    total = sum(bins_a) + sum(bins_b)
     cumulative = 0
-    key = min(offset_a, offset_b)
-    last = max(end_a, end_b) - 1
-    while key <= last:
+    if rank < total / 2:
+        target = rank
+        keys = range(lowest, highest + 1)
+    else:
+        target = total - 1 - math.floor(rank)
+        keys = range(highest, lowest - 1, -1)
+    for key in keys:
         if offset_a <= key < end_a:
             cumulative += bins_a[key - offset_a]
         if offset_b <= key < end_b:
             cumulative += bins_b[key - offset_b]
-        if cumulative > rank:
+        if cumulative > target:
             return key
-        key += 1
-    return last
+    return keys[-1]

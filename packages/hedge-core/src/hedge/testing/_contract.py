@@ -153,6 +153,7 @@ class HttpAdapterContract:
             "max_delay": self.hedge_delay,
             "warmup_delay": self.hedge_delay,
             "budget_percent": 100.0,
+            "budget_floor": 1000.0,
             "stats": Stats(),
         }
         settings.update(changes)

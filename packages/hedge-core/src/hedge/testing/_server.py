@@ -406,32 +406,39 @@ class ScriptedServer:
             chunked = reply.chunks is not None
             head.append("transfer-encoding: chunked" if chunked else f"content-length: {len(reply.body)}")
             head.append("connection: keep-alive" if keep_alive else "connection: close")
-            writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+            head_bytes = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+            if request.method == "HEAD":
+                self._mark(request, completed=True)
+                writer.write(head_bytes)
+                await writer.drain()
+                return keep_alive, False
+            writer.write(head_bytes)
             await writer.drain()
             await self._pause(reader, reply.body_delay)
-            if request.method == "HEAD":
-                pass
-            elif reply.fault == "reset_mid_body":
+            if reply.fault == "reset_mid_body":
                 writer.write(reply.body[: max(1, len(reply.body) // 2)])
                 await writer.drain()
                 _reset(writer)
-                self._mark(request, disconnected=False)
                 return False, True
-            elif chunked:
+            if chunked:
                 assert reply.chunks is not None
                 for number, chunk in enumerate(reply.chunks):
                     if number:
                         await self._pause(reader, reply.chunk_delay)
                     writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                     await writer.drain()
-                writer.write(b"0\r\n\r\n")
+                last = b"0\r\n\r\n"
             else:
-                writer.write(reply.body)
+                last = reply.body
+            # Marked before the last bytes leave: a client holding the whole
+            # response must always find its request marked completed.
+            self._mark(request, completed=True)
+            writer.write(last)
             await writer.drain()
         except (_Closed, ConnectionError):
-            self._mark(request, disconnected=True)
+            if not request.completed:  # a client closing after the last byte did not leave early
+                self._mark(request, disconnected=True)
             return False, False
-        self._mark(request, completed=True)
         return keep_alive, False
 
     def _mark(self, request: Received, *, completed: bool = False, disconnected: bool = False) -> None:
