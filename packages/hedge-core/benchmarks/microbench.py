@@ -192,6 +192,7 @@ def bench_engine(repeats: int, requests: int, observer: bool) -> dict[str, float
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run every measurement and print the table; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (for smoke runs)")
     args = parser.parse_args(argv)
