@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from hedge import HedgeConfig, Stats
+from hedge._config import RULES
 
 # field -> values that must be rejected, and the range the message must state.
 BAD_VALUES: dict[str, tuple[list[Any], list[Any], str]] = {
@@ -115,6 +116,12 @@ def test_effective_warmup_delay_is_clamped() -> None:
     assert HedgeConfig(min_delay=0.05, warmup_delay=0.01).effective_warmup_delay == 0.05
     assert HedgeConfig(max_delay=0.5, warmup_delay=2.0).effective_warmup_delay == 0.5
     assert HedgeConfig().effective_warmup_delay == 0.01
+
+
+def test_every_field_has_a_rule_and_the_rules_name_only_fields() -> None:
+    # The rule table drives validation and the documentation's configuration table.
+    assert list(RULES) == [field.name for field in dataclasses.fields(HedgeConfig)]
+    assert all(rule.accepted for rule in RULES.values())
 
 
 def test_describe_lists_every_setting_but_objects() -> None:

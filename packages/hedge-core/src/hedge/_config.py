@@ -19,77 +19,181 @@ if TYPE_CHECKING:
     from ._keys import RequestInfo
     from ._stats import Stats
 
-__all__ = ["HedgeConfig"]
+__all__ = ["RULES", "HedgeConfig", "Rule"]
 
-_KEY_LEVELS = ("host", "endpoint")
-_RACE_ON = ("headers", "first_byte")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_METHOD_NAME = _HEADER_NAME
 
 
-def _real(
-    name: str,
-    value: object,
-    low: float,
-    high: float,
-    *,
-    low_open: bool = False,
-    high_open: bool = False,
-    hint: str = "",
-) -> float:
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"HedgeConfig.{name} must be a number in {interval}{hint}, got {type(value).__name__} {value!r}"
-        )
-    number = float(value)
-    too_low = number <= low if low_open else number < low
-    too_high = number >= high if high_open else number > high
-    if math.isnan(number) or too_low or too_high:
-        raise ValueError(f"HedgeConfig.{name} must be in {interval}{hint}, got {value!r}")
-    return number
+class Rule:
+    """How one field is checked, and how its accepted values read (errors and docs).
+
+    Attributes:
+        accepted: the accepted values in words, e.g. ``"a number in (0, 1)"``.
+    """
+
+    accepted = ""
+
+    def check(self, name: str, value: Any) -> Any:
+        """Return ``value`` normalised, or raise TypeError/ValueError naming ``name``."""
+        raise NotImplementedError
 
 
-def _integer(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"HedgeConfig.{name} must be an int in [{low}, {high}], got {type(value).__name__} {value!r}"
-        )
-    if not low <= value <= high:
-        raise ValueError(f"HedgeConfig.{name} must be in [{low}, {high}], got {value!r}")
-    return value
+class Real(Rule):
+    """A finite or bounded real number (ints accepted, stored as float)."""
+
+    def __init__(
+        self,
+        low: float,
+        high: float,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+        optional: bool = False,
+        hint: str = "",
+    ) -> None:
+        self.low, self.high = low, high
+        self.low_open, self.high_open = low_open, high_open
+        self.optional = optional
+        self.hint = f" ({hint})" if hint else ""
+        self.interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        self.accepted = f"a number in {self.interval}" + (" or None" if optional else "")
+
+    def check(self, name: str, value: Any) -> float | None:
+        if value is None and self.optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(
+                f"HedgeConfig.{name} must be {self.accepted}{self.hint}, got {type(value).__name__} {value!r}"
+            )
+        number = float(value)
+        too_low = number <= self.low if self.low_open else number < self.low
+        too_high = number >= self.high if self.high_open else number > self.high
+        if math.isnan(number) or too_low or too_high:
+            raise ValueError(f"HedgeConfig.{name} must be in {self.interval}{self.hint}, got {value!r}")
+        return number
 
 
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"HedgeConfig.{name} must be one of {choices}, got {type(value).__name__} {value!r}")
-    if value not in choices:
-        raise ValueError(f"HedgeConfig.{name} must be one of {choices}, got {value!r}")
-    return value
+class Integer(Rule):
+    """An int (not a bool) in ``[low, high]``."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+        self.accepted = f"an int in [{low}, {high}]"
+
+    def check(self, name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(
+                f"HedgeConfig.{name} must be {self.accepted}, got {type(value).__name__} {value!r}"
+            )
+        if not self.low <= value <= self.high:
+            raise ValueError(f"HedgeConfig.{name} must be in [{self.low}, {self.high}], got {value!r}")
+        return value
 
 
-def _header(name: str, value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"HedgeConfig.{name} must be a header name (str) or None, got {type(value).__name__}")
-    if not _HEADER_NAME.match(value):
-        raise ValueError(f"HedgeConfig.{name} must be a valid HTTP header name, got {value!r}")
-    return value
+class Choice(Rule):
+    """One of a few strings."""
+
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
+        self.accepted = "one of " + ", ".join(f'"{choice}"' for choice in choices)
+
+    def check(self, name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(
+                f"HedgeConfig.{name} must be one of {self.choices}, got {type(value).__name__} {value!r}"
+            )
+        if value not in self.choices:
+            raise ValueError(f"HedgeConfig.{name} must be one of {self.choices}, got {value!r}")
+        return value
 
 
-def _methods(value: object) -> frozenset[str]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise TypeError(
-            "HedgeConfig.hedge_methods must be a collection of method names "
-            f"such as {{'GET', 'HEAD'}}, got {value!r}"
-        )
-    methods = set()
-    for method in value:
-        if not isinstance(method, str) or not _METHOD_NAME.match(method):
-            raise ValueError(f"HedgeConfig.hedge_methods must hold HTTP method names, got {method!r}")
-        methods.add(method.upper())
-    return frozenset(methods)
+class HeaderName(Rule):
+    """An HTTP header name (RFC 9110 token), or None."""
+
+    accepted = "an HTTP header name, or None"
+
+    def check(self, name: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise TypeError(
+                f"HedgeConfig.{name} must be a header name (str) or None, got {type(value).__name__}"
+            )
+        if not _HEADER_NAME.match(value):
+            raise ValueError(f"HedgeConfig.{name} must be a valid HTTP header name, got {value!r}")
+        return value
+
+
+class Methods(Rule):
+    """A collection of HTTP method names, stored upper-cased in a frozenset."""
+
+    accepted = "a collection of HTTP method names"
+
+    def check(self, name: str, value: Any) -> frozenset[str]:
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise TypeError(
+                f"HedgeConfig.{name} must be a collection of method names "
+                f"such as {{'GET', 'HEAD'}}, got {value!r}"
+            )
+        methods = set()
+        for method in value:
+            if not isinstance(method, str) or not _HEADER_NAME.match(method):
+                raise ValueError(f"HedgeConfig.{name} must hold HTTP method names, got {method!r}")
+            methods.add(method.upper())
+        return frozenset(methods)
+
+
+class KeyFunction(Rule):
+    """A callable taking a RequestInfo and returning a str, or None."""
+
+    accepted = "a callable (RequestInfo) -> str, or None"
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is not None and not callable(value):
+            raise TypeError(
+                f"HedgeConfig.{name} must be a callable taking a RequestInfo, or None, got {value!r}"
+            )
+        return value
+
+
+class StatsObject(Rule):
+    """A hedge.Stats, or None."""
+
+    accepted = "a hedge.Stats, or None"
+
+    def check(self, name: str, value: Any) -> Any:
+        from ._stats import Stats
+
+        if value is not None and not isinstance(value, Stats):
+            raise TypeError(f"HedgeConfig.{name} must be a hedge.Stats or None, got {type(value).__name__}")
+        return value
+
+
+_INF = math.inf
+
+#: Every field's rule, in declaration order: the single source of truth for
+#: validation, error messages and the documentation's configuration table.
+RULES: dict[str, Rule] = {
+    "percentile": Real(0, 1, low_open=True, high_open=True, hint="0.9 means p90"),
+    "max_hedges": Integer(0, 10),
+    "budget_percent": Real(0, 100),
+    "estimated_rps": Real(0, _INF, low_open=True, high_open=True, optional=True),
+    "min_delay": Real(0, _INF, high_open=True),
+    "warmup_requests": Integer(0, 1_000_000),
+    "warmup_delay": Real(0, _INF, high_open=True),
+    "window_duration": Real(0, _INF, low_open=True, high_open=True),
+    "stats": StatsObject(),
+    "max_delay": Real(0, _INF, low_open=True, high_open=True),
+    "budget_floor": Real(0, _INF, high_open=True),
+    "max_keys": Integer(1, 10_000_000),
+    "key_level": Choice("host", "endpoint"),
+    "key_func": KeyFunction(),
+    "hedge_methods": Methods(),
+    "idempotency_key_header": HeaderName(),
+    "attempt_header": HeaderName(),
+    "race_on": Choice("headers", "first_byte"),
+    "relative_accuracy": Real(0, 0.5, low_open=True),
+}
 
 
 @dataclass(frozen=True)
@@ -170,69 +274,12 @@ class HedgeConfig:
     relative_accuracy: float = 0.01
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(
-            self,
-            "percentile",
-            _real(
-                "percentile", self.percentile, 0, 1, low_open=True, high_open=True, hint=" (0.9 means p90)"
-            ),
-        )
-        set_(self, "max_hedges", _integer("max_hedges", self.max_hedges, 0, 10))
-        set_(self, "budget_percent", _real("budget_percent", self.budget_percent, 0, 100))
-        if self.estimated_rps is not None:
-            set_(
-                self,
-                "estimated_rps",
-                _real(
-                    "estimated_rps",
-                    self.estimated_rps,
-                    0,
-                    math.inf,
-                    low_open=True,
-                    high_open=True,
-                    hint=" or None",
-                ),
-            )
-        set_(self, "min_delay", _real("min_delay", self.min_delay, 0, math.inf, high_open=True))
-        set_(
-            self, "max_delay", _real("max_delay", self.max_delay, 0, math.inf, low_open=True, high_open=True)
-        )
+        for name, rule in RULES.items():
+            object.__setattr__(self, name, rule.check(name, getattr(self, name)))
         if self.max_delay < self.min_delay:
             raise ValueError(
                 f"HedgeConfig.max_delay must be >= min_delay ({self.min_delay!r}), got {self.max_delay!r}"
             )
-        set_(self, "warmup_requests", _integer("warmup_requests", self.warmup_requests, 0, 1_000_000))
-        set_(self, "warmup_delay", _real("warmup_delay", self.warmup_delay, 0, math.inf, high_open=True))
-        set_(
-            self,
-            "window_duration",
-            _real("window_duration", self.window_duration, 0, math.inf, low_open=True, high_open=True),
-        )
-        set_(self, "budget_floor", _real("budget_floor", self.budget_floor, 0, math.inf, high_open=True))
-        set_(self, "max_keys", _integer("max_keys", self.max_keys, 1, 10_000_000))
-        set_(self, "key_level", _choice("key_level", self.key_level, _KEY_LEVELS))
-        if self.key_func is not None and not callable(self.key_func):
-            raise TypeError(
-                "HedgeConfig.key_func must be a callable taking a RequestInfo, or None, "
-                f"got {self.key_func!r}"
-            )
-        set_(self, "hedge_methods", _methods(self.hedge_methods))
-        set_(self, "idempotency_key_header", _header("idempotency_key_header", self.idempotency_key_header))
-        set_(self, "attempt_header", _header("attempt_header", self.attempt_header))
-        set_(self, "race_on", _choice("race_on", self.race_on, _RACE_ON))
-        set_(
-            self,
-            "relative_accuracy",
-            _real("relative_accuracy", self.relative_accuracy, 0, 0.5, low_open=True),
-        )
-        if self.stats is not None:
-            from ._stats import Stats
-
-            if not isinstance(self.stats, Stats):
-                raise TypeError(
-                    f"HedgeConfig.stats must be a hedge.Stats or None, got {type(self.stats).__name__}"
-                )
 
     @property
     def effective_warmup_delay(self) -> float:
