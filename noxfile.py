@@ -229,6 +229,24 @@ def _groups(package: str) -> set[str]:
     return set(nox.project.load_toml(PACKAGES / package / "pyproject.toml").get("dependency-groups", {}))
 
 
+@nox.session(python=MAIN_PYTHON, tags=["ci"])
+def docs(session: nox.Session) -> None:
+    """Build the documentation site in strict mode (a broken link or reference fails) and test it."""
+    session.install(*group("", "docs"), "-e", "./packages/hedge-core")
+    session.run("pytest", "docs/tests", *session.posargs)
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run(
+        "mkdocs", "build", "--strict", "-f", "docs/mkdocs.yml", "--site-dir", session.create_tmp() + "/site"
+    )
+
+
+@nox.session(python=MAIN_PYTHON, default=False)
+def microbench(session: nox.Session) -> None:
+    """hedge-core's hot paths: sketch add against ddsketch 3.0.1, delay lookup, engine overhead."""
+    session.install("-e", "./packages/hedge-core", "ddsketch==3.0.1")
+    session.run("python", "packages/hedge-core/benchmarks/microbench.py", *session.posargs)
+
+
 @nox.session(python=MAIN_PYTHON, default=False)
 def dev(session: nox.Session) -> None:
     """Create .venv with every package editable and the dev tools (an instant dev environment)."""

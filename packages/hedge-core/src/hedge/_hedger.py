@@ -195,8 +195,9 @@ class Hedger:
             failed with a retryable outcome.
 
         Raises:
-            whatever the winning attempt raised (or the primary's exception if
-            every attempt failed); the caller's own cancellation.
+            BaseException: whatever the winning attempt raised (the primary's
+                exception if every attempt failed), unchanged.
+            asyncio.CancelledError: the caller's own cancellation.
 
         """
         dispatch = self._plugin_dispatch()
