@@ -19,190 +19,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
-import itertools
-import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import pytest
 
 from .._config import HedgeConfig
-from .._stats import Stats
-from ..events import AttemptLost, HedgeEvent, HedgeSent
-from ..hookspecs import hookimpl
-from ..plugins import get_plugin_manager
+from ..events import AttemptLost, HedgeSent
+from ._faults import HttpFaultContract
+from ._kit import ContractResponse, EventRecorder
 from ._server import Reply, ScriptedServer, free_port
 
 __all__ = ["ContractResponse", "EventRecorder", "HttpAdapterContract", "SyncHttpAdapterContract"]
 
-T = TypeVar("T")
-_names = itertools.count()
 
-
-@dataclass
-class ContractResponse:
-    """What the caller received, in framework-neutral form.
-
-    Attributes:
-        status: the HTTP status code.
-        body: the full response body.
-        headers: response headers with lower-case names.
-
-    """
-
-    status: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class EventRecorder:
-    """An observer plugin that keeps every :mod:`hedge.events` event it sees."""
-
-    def __init__(self) -> None:
-        self.events: list[HedgeEvent] = []
-
-    @hookimpl
-    def hedge_event(self, event: HedgeEvent) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[T]) -> list[T]:
-        """The recorded events of type ``kind``."""
-        return [event for event in self.events if isinstance(event, kind)]
-
-
-class HttpAdapterContract:
-    """Race-rule conformance tests for an asyncio HTTP adapter.
+class HttpAdapterContract(HttpFaultContract):
+    """Race-rule conformance tests for an asyncio HTTP adapter, and the fault matrix.
 
     Subclass it as ``class TestMyAdapterContract(HttpAdapterContract)`` and
-    implement :meth:`open_client` and :meth:`request`. Set
-    :attr:`connection_errors` to the exception types your framework raises
-    when a connection is refused.
+    implement :meth:`~ContractBase.open_client` and
+    :meth:`~ContractBase.request`. Set ``connection_errors`` to the exception
+    types your framework raises when a connection is refused, reset or cannot
+    be resolved, and ``read_errors`` to those it raises when a response body
+    breaks off.
     """
-
-    #: Exception types the framework raises for a refused connection.
-    connection_errors: ClassVar[tuple[type[BaseException], ...]] = (OSError,)
-    #: Whether a losing attempt is cancelled on the wire (the server sees it leave).
-    cancels_in_flight: ClassVar[bool] = True
-    #: Whether the adapter can send a request body from an (async) iterator.
-    supports_stream_body: ClassVar[bool] = True
-    #: Whether the adapter supports streamed responses (and ``race_on="first_byte"``).
-    supports_stream_response: ClassVar[bool] = True
-    #: Seconds a "slow" attempt takes; hedges are sent after :attr:`hedge_delay`.
-    slow: ClassVar[float] = 5.0
-    hedge_delay: ClassVar[float] = 0.05
-
-    # -- to implement ------------------------------------------------------------
-
-    def open_client(self, config: HedgeConfig) -> contextlib.AbstractAsyncContextManager[Any]:
-        """Return an async context manager yielding a hedged client for ``config``."""
-        raise NotImplementedError
-
-    async def request(
-        self,
-        client: Any,
-        method: str,
-        url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-        stream_body: bool = False,
-        stream_response: bool = False,
-        hedge: bool | None = None,
-    ) -> ContractResponse:
-        """Send one request with ``client`` and return what the caller got.
-
-        Args:
-            headers: extra request headers.
-            body: the request body; with ``stream_body`` send it from an
-                iterator (a body the adapter cannot replay).
-            stream_response: use the framework's streaming-response API.
-            hedge: the per-request hedging override (``None``: not given).
-
-        Raises:
-            whatever the framework raises (connection errors, timeouts).
-
-        """
-        raise NotImplementedError
-
-    # -- fixtures and helpers -------------------------------------------------------------
-
-    @pytest.fixture
-    def hedge_server(self) -> Iterator[ScriptedServer]:
-        """A running :class:`ScriptedServer`, stopped after the test."""
-        with ScriptedServer() as server:
-            yield server
-
-    @pytest.fixture
-    def hedge_events(self) -> Iterator[EventRecorder]:
-        """An :class:`EventRecorder` registered as a plugin for the test."""
-        recorder = EventRecorder()
-        manager = get_plugin_manager()
-        name = f"hedge-contract-recorder-{next(_names)}"
-        manager.register(recorder, name=name)
-        try:
-            yield recorder
-        finally:
-            manager.unregister(name=name)
-
-    def config(self, **changes: Any) -> HedgeConfig:
-        """A config with a fixed hedge delay, an ample budget and its own Stats."""
-        settings: dict[str, Any] = {
-            "min_delay": self.hedge_delay,
-            "max_delay": self.hedge_delay,
-            "warmup_delay": self.hedge_delay,
-            "budget_percent": 100.0,
-            "budget_floor": 1000.0,
-            "stats": Stats(),
-        }
-        settings.update(changes)
-        return HedgeConfig(**settings)
-
-    def run_scenario(self, config: HedgeConfig, scenario: Callable[[Any], Awaitable[T]]) -> T:
-        """Open a client for ``config``, run ``scenario(client)``, close the client.
-
-        Fails if the scenario left an unclosed resource behind (a
-        ``ResourceWarning`` or an "unclosed" warning after garbage
-        collection) or if the event loop reported an unhandled error.
-        Other warnings are re-issued.
-        """
-        loop_errors: list[str] = []
-
-        async def main() -> T:
-            loop = asyncio.get_running_loop()
-            loop.set_exception_handler(lambda _loop, context: loop_errors.append(str(context.get("message"))))
-            async with self.open_client(config) as client:
-                return await scenario(client)
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = asyncio.run(main())
-            gc.collect()
-        leaks = [w for w in caught if issubclass(w.category, ResourceWarning) or "nclosed" in str(w.message)]
-        for other in caught:
-            if other not in leaks:
-                warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
-        assert not leaks, f"resources left open: {[str(w.message) for w in leaks]}"
-        assert not loop_errors, f"unhandled event-loop errors: {loop_errors}"
-        return result
-
-    @staticmethod
-    def stats_of(config: HedgeConfig) -> Stats:
-        assert config.stats is not None
-        return config.stats
-
-    def wait_for_losers(self, server: ScriptedServer, path: str, count: int) -> bool:
-        """Wait until ``count`` requests to ``path`` ended (answered, or abandoned by the client)."""
-        return server.wait_until(
-            lambda s: sum(1 for r in s.requests_to(path) if r.completed or r.disconnected) >= count,
-            timeout=self.slow + 10.0,
-        )
-
-    async def settle(self, server: ScriptedServer, path: str, count: int) -> None:
-        """With a synchronous adapter, wait until the losers that run to their end have ended."""
-        if not self.cancels_in_flight:
-            assert await asyncio.to_thread(self.wait_for_losers, server, path, count)
 
     # -- the race rules ----------------------------------------------------------------------
 
@@ -532,6 +372,8 @@ class SyncHttpAdapterContract(HttpAdapterContract):
     # A synchronous caller has no cancellation to propagate.
     test_caller_cancellation_cancels_every_attempt = None  # type: ignore[assignment]
     test_timeout_cancels_every_attempt = None  # type: ignore[assignment]
+    test_fault_cancel_before_the_hedge = None  # type: ignore[assignment]
+    test_fault_cancel_while_many_requests_race = None  # type: ignore[assignment]
 
     def open_sync_client(self, config: HedgeConfig) -> contextlib.AbstractContextManager[Any]:
         """Return a context manager yielding a hedged synchronous client for ``config``."""
