@@ -24,7 +24,6 @@ class Attempt:
         index: 0 for the primary, 1 for the first hedge, and so on; also the
             number of attempts sent before this one.
         started_at: the engine clock's reading when the attempt started.
-
     """
 
     __slots__ = ("_callbacks", "_cancelled", "index", "started_at")

@@ -83,7 +83,6 @@ class ProportionalBudget:
         ratio: tokens deposited per request (``budget_percent / 100``), >= 0.
         floor: hedges per second allowed regardless of traffic, >= 0.
         now: the clock reading at creation.
-
     """
 
     __slots__ = ("_balance", "_deposit", "_floor", "_reserve", "ratio")
@@ -120,7 +119,6 @@ class TokenBucketBudget:
     Args:
         rate: tokens per second, >= 0.
         now: the clock reading at creation; the bucket starts full.
-
     """
 
     __slots__ = ("_bucket",)

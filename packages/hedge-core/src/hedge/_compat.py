@@ -35,7 +35,6 @@ def resolve(module: str, name: str, names: tuple[str, ...]) -> Any:
             and ``dir`` work as usual).
         AdapterUnavailable: (an ImportError) if no installed adapter with a
             compatible framework exports it.
-
     """
     if name not in names:
         raise AttributeError(f"module {module!r} has no attribute {name!r}")

@@ -250,7 +250,6 @@ class HedgeConfig:
             ``"headers"`` (default) or ``"first_byte"`` of the body, which
             suits SSE/LLM streams whose headers come at once.
         relative_accuracy: the latency sketch's relative accuracy, in (0, 0.5].
-
     """
 
     percentile: float = 0.90

@@ -37,7 +37,6 @@ class DelayEstimator:
     Args:
         config: supplies percentile, clamps, warm-up and window settings.
         now: the clock reading at creation.
-
     """
 
     __slots__ = (

@@ -86,7 +86,6 @@ class Hedger:
     Attributes:
         config: the policy.
         stats: where counters go (``config.stats`` or a new :class:`Stats`).
-
     """
 
     def __init__(
@@ -198,7 +197,6 @@ class Hedger:
             BaseException: whatever the winning attempt raised (the primary's
                 exception if every attempt failed), unchanged.
             asyncio.CancelledError: the caller's own cancellation.
-
         """
         dispatch = self._plugin_dispatch()
         key = self._key(request, dispatch)

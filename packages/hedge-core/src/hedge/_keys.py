@@ -50,7 +50,6 @@ class RequestInfo(NamedTuple):
         headers: the request headers as the framework holds them (a
             case-insensitive mapping for every supported framework).
         framework: the adapter's name, e.g. ``"httpx"``.
-
     """
 
     method: str
@@ -77,7 +76,6 @@ class RequestInfo(NamedTuple):
 
         Raises:
             ValueError: if the URL's port is not a number in [0, 65535].
-
         """
         if base_url is not None:
             url = urljoin(base_url, url)

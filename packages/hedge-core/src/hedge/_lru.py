@@ -24,7 +24,6 @@ class BoundedLRU(Generic[K, V]):
     Args:
         capacity: the largest number of entries (>= 1).
         on_evict: called with ``(key, value)`` for every evicted entry.
-
     """
 
     __slots__ = ("_data", "_on_evict", "capacity", "evictions")

@@ -49,7 +49,6 @@ class RetryAfter:
             value stops hedging for this request (gRPC's
             ``grpc-retry-pushback-ms``; HTTP's ``Retry-After``). A pushback
             longer than the config's ``max_delay`` also stops hedging.
-
     """
 
     seconds: float

@@ -67,7 +67,6 @@ class KeyStatsSnapshot(StatsSnapshot):
         key: the latency key.
         delay: the hedge delay in seconds the key last used, or ``None``
             before its first eligible request.
-
     """
 
     key: str = ""
@@ -140,7 +139,6 @@ class Stats:
         max_keys: the most keys with their own counters (>= 1); the least
             recently used key's counters are dropped first. Global counters
             are never dropped.
-
     """
 
     def __init__(self, max_keys: int = 10_000) -> None:

@@ -32,7 +32,6 @@ class WorkerPool:
     Args:
         idle_timeout: seconds an idle thread waits for work before exiting.
         name: prefix of the threads' names.
-
     """
 
     def __init__(self, idle_timeout: float = 30.0, name: str = "hedge-worker") -> None:
@@ -56,7 +55,6 @@ class WorkerPool:
 
         Raises:
             RuntimeError: if the pool is closed.
-
         """
         with self._lock:
             if self._closed:

@@ -30,7 +30,6 @@ def parse_version(text: str) -> tuple[int, ...]:
 
     Raises:
         ValueError: if ``text`` does not start with a number.
-
     """
     match = _RELEASE.match(text)
     if match is None:
@@ -55,7 +54,6 @@ class AdapterSpec:
             ``hedge.transport`` and ``hedge.interceptor`` resolve hedge-python's
             class names through these.
         description: one line for ``python -m hedge``.
-
     """
 
     name: str
@@ -91,7 +89,6 @@ class AdapterSpec:
         Raises:
             KeyError: if this adapter does not export ``public``.
             ImportError: if its module (or its framework) cannot be imported.
-
         """
         module, _, attribute = self.exports[public].partition(":")
         obj: Any = importlib.import_module(module)
@@ -111,7 +108,6 @@ class AdapterStatus:
             for a plugin registered in-process.
         version: that distribution's version, or ``None``.
         framework_version: the framework's installed version, or ``None``.
-
     """
 
     spec: AdapterSpec

@@ -39,7 +39,6 @@ class HedgeEvent:
         key: the request's latency key.
         target: the request's budget target, ``scheme://host:port``.
         framework: the adapter that ran the request, e.g. ``"httpx"``.
-
     """
 
     key: str
@@ -56,7 +55,6 @@ class HedgeSent(HedgeEvent):
         delay: the hedge delay in force for this request, in seconds.
         reason: ``"delay"`` (the previous attempt was too slow) or ``"retry"``
             (an attempt failed with a retryable outcome).
-
     """
 
     attempt: int
@@ -70,7 +68,6 @@ class BudgetDenied(HedgeEvent):
 
     Attributes:
         attempt: the number the hedge would have had.
-
     """
 
     attempt: int
@@ -86,7 +83,6 @@ class AttemptFailed(HedgeEvent):
         error: the exception it raised, or ``None`` if it returned a result
             judged a failure (such as an HTTP 503).
         elapsed: seconds from its start to its end.
-
     """
 
     attempt: int
@@ -102,7 +98,6 @@ class AttemptWon(HedgeEvent):
     Attributes:
         attempt: its number (0: the primary won).
         elapsed: seconds from its own start to its end.
-
     """
 
     attempt: int
@@ -118,7 +113,6 @@ class AttemptLost(HedgeEvent):
         elapsed: seconds from its start to when it was given up.
         completed: ``True`` if it had already produced a result, which was
             released (closed); ``False`` if it was cancelled in flight.
-
     """
 
     attempt: int
@@ -133,7 +127,6 @@ class DelayChanged(HedgeEvent):
     Attributes:
         previous: the delay before, in seconds.
         delay: the delay now, in seconds.
-
     """
 
     previous: float
@@ -152,7 +145,6 @@ class RequestFinished(HedgeEvent):
             attempt), ``"failed"`` or ``"cancelled"``.
         duration: seconds from the request's start to its end.
         delay: the hedge delay used for this request, in seconds.
-
     """
 
     attempts: int

@@ -30,7 +30,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     Args:
         value: the header value: delta-seconds (``"2"``) or an HTTP-date.
         now: the current Unix time for HTTP-dates (default :func:`time.time`).
-
     """
     if value is None:
         return None
@@ -68,7 +67,6 @@ def hedge_override(value: object) -> bool | None:
     Raises:
         TypeError: for any other type.
         ValueError: for any other string.
-
     """
     if value is None or isinstance(value, bool):
         return value

@@ -63,7 +63,6 @@ class PluginFailure:
         distribution: the distribution that declares it, if known.
         stage: ``"import"``, ``"register"`` or ``"adapters"``.
         error: ``repr`` of the exception.
-
     """
 
     name: str
@@ -110,7 +109,6 @@ class HedgePluginManager(pluggy.PluginManager):
 
         Returns:
             how many plugins were registered.
-
         """
         blocked = _blocked_names()
         loaded = 0

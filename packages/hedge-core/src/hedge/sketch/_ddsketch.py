@@ -42,7 +42,6 @@ class DDSketch:
 
     Raises:
         TypeError, ValueError: for arguments outside those ranges.
-
     """
 
     __slots__ = ("_max", "_min", "_multiplier", "_store", "mapping", "zero_count")
@@ -113,7 +112,6 @@ class DDSketch:
 
         Raises:
             ValueError: if ``q`` is not in ``[0, 1]``.
-
         """
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile q must be in [0, 1], got {q!r}")
@@ -137,7 +135,6 @@ class DDSketch:
 
         Raises:
             ValueError: if the two sketches use different accuracies.
-
         """
         if other.mapping != self.mapping:
             raise ValueError("cannot merge sketches with different relative accuracy")

@@ -31,7 +31,6 @@ class LogarithmicMapping:
     Raises:
         TypeError: if ``relative_accuracy`` is not a real number.
         ValueError: if it is not in the open interval (0, 1).
-
     """
 
     __slots__ = ("_multiplier", "gamma", "relative_accuracy")

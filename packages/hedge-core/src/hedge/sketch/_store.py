@@ -37,7 +37,6 @@ class BinStore:
     Raises:
         TypeError: if ``bin_limit`` is not an int.
         ValueError: if ``bin_limit`` is below 1.
-
     """
 
     __slots__ = ("bin_limit", "bins", "collapsed", "offset")

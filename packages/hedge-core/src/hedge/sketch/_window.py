@@ -35,7 +35,6 @@ class WindowedSketch:
         relative_accuracy: passed to each :class:`DDSketch`.
         bin_limit: passed to each :class:`DDSketch`.
         now: the time the first window starts.
-
     """
 
     __slots__ = ("_current", "_previous", "_rotate_at", "window")
@@ -77,7 +76,6 @@ class WindowedSketch:
 
         Raises:
             ValueError: as :meth:`DDSketch.add`.
-
         """
         if now >= self._rotate_at:
             self._rotate(now)
@@ -94,7 +92,6 @@ class WindowedSketch:
 
         Raises:
             ValueError: if ``q`` is not in ``[0, 1]``.
-
         """
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile q must be in [0, 1], got {q!r}")

@@ -16,7 +16,6 @@ class FakeClock:
 
     Args:
         start: the first reading, in seconds.
-
     """
 
     def __init__(self, start: float = 0.0) -> None:
@@ -30,7 +29,6 @@ class FakeClock:
 
         Raises:
             ValueError: for a negative or non-finite step (clocks never go back).
-
         """
         if not (0.0 <= seconds < math.inf):
             raise ValueError(f"a clock only moves forward by a finite step, got {seconds!r}")

@@ -34,7 +34,6 @@ class ContractResponse:
         status: the HTTP status code.
         body: the full response body.
         headers: response headers with lower-case names.
-
     """
 
     status: int
@@ -106,7 +105,6 @@ class ContractBase:
 
         Raises:
             whatever the framework raises (connection errors, timeouts).
-
         """
         raise NotImplementedError
 

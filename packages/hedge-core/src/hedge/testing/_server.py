@@ -51,7 +51,6 @@ class Reply:
             without answering) or ``"hang"`` (never answer).
         gate: answer only once this many requests to the same path have
             arrived, so that the attempts waiting on it finish together.
-
     """
 
     status: int = 200
@@ -84,7 +83,6 @@ class Received:
         arrived: :func:`time.monotonic` at arrival.
         completed: the response was written completely.
         disconnected: the client went away before the response was complete.
-
     """
 
     seq: int
@@ -118,7 +116,6 @@ class ScriptedServer:
     Args:
         host: the address to listen on.
         default: the reply for requests with no script queued.
-
     """
 
     def __init__(self, host: str = "127.0.0.1", default: Reply | None = None) -> None:
