@@ -65,6 +65,9 @@ def group(package: str, name: str) -> list[str]:
     return list(nox.project.dependency_groups(nox.project.load_toml(path), name))
 
 
+EXAMPLE_PLUGIN = ROOT / "docs" / "examples" / "hedge-urllib3"
+
+
 def floor(package: str, framework: str) -> str:
     """The lowest ``framework`` version ``package`` declares (dependencies or extras)."""
     project = nox.project.load_toml(PACKAGES / package / "pyproject.toml")["project"]
@@ -238,6 +241,15 @@ def docs(session: nox.Session) -> None:
     session.run(
         "mkdocs", "build", "--strict", "-f", "docs/mkdocs.yml", "--site-dir", session.create_tmp() + "/site"
     )
+
+
+@nox.session(python=MAIN_PYTHON, tags=["ci"])
+def example_plugin(session: nox.Session) -> None:
+    """The third-party path: install the example plugin from its directory, list it, run the kit on it."""
+    tests = nox.project.dependency_groups(nox.project.load_toml(EXAMPLE_PLUGIN / "pyproject.toml"), "test")
+    session.install("./packages/hedge-core", "./docs/examples/hedge-urllib3", *tests)
+    session.run("python", "-m", "hedge")
+    session.run("pytest", "docs/examples/hedge-urllib3/tests", *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON, default=False)

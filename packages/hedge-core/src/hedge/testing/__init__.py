@@ -40,6 +40,12 @@ _CONTRACT = {"ContractResponse", "EventRecorder", "HttpAdapterContract", "SyncHt
 
 def __getattr__(name: str) -> Any:
     if name in _CONTRACT:
+        import pytest
+
+        # Let pytest rewrite the kit's asserts, so failures show the values compared.
+        pytest.register_assert_rewrite(
+            "hedge.testing._kit", "hedge.testing._faults", "hedge.testing._contract"
+        )
         from . import _contract
 
         value = getattr(_contract, name)

@@ -20,9 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
-
-import pytest
+from typing import Any, ClassVar
 
 from .._config import HedgeConfig
 from ..events import AttemptLost, HedgeSent
@@ -41,8 +39,23 @@ class HttpAdapterContract(HttpFaultContract):
     :meth:`~ContractBase.request`. Set ``connection_errors`` to the exception
     types your framework raises when a connection is refused, reset or cannot
     be resolved, and ``read_errors`` to those it raises when a response body
-    breaks off.
+    breaks off. An adapter that lacks a capability declares it
+    (``supports_stream_body = False``, ``supports_stream_response = False``)
+    and the tests of that capability are left out of its suite.
     """
+
+    #: The tests that only apply to an adapter with that capability.
+    CAPABILITY_TESTS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "supports_stream_body": ("test_streamed_body_is_sent_once",),
+        "supports_stream_response": ("test_race_on_first_byte", "test_race_on_headers_by_default"),
+    }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for capability, tests in cls.CAPABILITY_TESTS.items():
+            if not getattr(cls, capability):
+                for name in tests:
+                    setattr(cls, name, None)  # not collected: the capability is absent
 
     # -- the race rules ----------------------------------------------------------------------
 
@@ -135,8 +148,6 @@ class HttpAdapterContract(HttpFaultContract):
         ]
 
     def test_streamed_body_is_sent_once(self, hedge_server: ScriptedServer) -> None:
-        if not self.supports_stream_body:
-            pytest.skip("the adapter does not send bodies from iterators")
         config = self.config()
         hedge_server.script("/upload", Reply(delay=0.5))
 
@@ -325,8 +336,6 @@ class HttpAdapterContract(HttpFaultContract):
         assert hedge_server.wait_until(lambda s: s.disconnects == 2)
 
     def test_race_on_first_byte(self, hedge_server: ScriptedServer) -> None:
-        if not self.supports_stream_response:
-            pytest.skip("the adapter does not stream responses")
         config = self.config(race_on="first_byte")
         # The primary's headers come at once but its body is late; the hedge is quick.
         hedge_server.script(
@@ -342,8 +351,6 @@ class HttpAdapterContract(HttpFaultContract):
         assert len(hedge_server.requests_to("/sse")) == 2
 
     def test_race_on_headers_by_default(self, hedge_server: ScriptedServer) -> None:
-        if not self.supports_stream_response:
-            pytest.skip("the adapter does not stream responses")
         config = self.config()
         hedge_server.script("/headers", Reply(chunks=[b"primary"], body_delay=0.5), Reply(chunks=[b"hedge"]))
 
