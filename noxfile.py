@@ -115,7 +115,14 @@ MATRIX: tuple[Framework, ...] = (
     Framework("hedge-aiohttp", "aiohttp", "aiohttp", ("3.12.15", "3.13.5")),
     Framework("hedge-niquests", "niquests", "niquests", ("3.15.2", "3.18.8", "3.20.1")),
     Framework("hedge-tornado", "tornado", "tornado", ("6.3.3", "6.4.2", "6.5.10")),
-    Framework("hedge-grpc", "grpcio", "grpc", ("1.66.2", "1.72.2", "1.78.2")),
+    # grpcio 1.81+ ships no Python 3.9 wheels: 1.80.1 is the last for 3.9.
+    Framework(
+        "hedge-grpc",
+        "grpcio",
+        "grpc",
+        ("1.66.2", "1.72.2", "1.78.2", "1.80.1"),
+        pythons=("3.10", "3.11", "3.12", "3.13"),
+    ),
     Framework("hedge-otel", "opentelemetry-api", "otel", ("1.30.0",)),
 )
 
