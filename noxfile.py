@@ -112,7 +112,10 @@ MATRIX: tuple[Framework, ...] = (
         extra="httpx2",
         pythons=("3.10", "3.11", "3.12", "3.13"),
     ),
-    Framework("hedge-aiohttp", "aiohttp", "aiohttp", ("3.12.15", "3.13.5")),
+    # aiohttp 3.14 needs Python 3.10+: 3.13.5 is the last release for 3.9.
+    Framework(
+        "hedge-aiohttp", "aiohttp", "aiohttp", ("3.12.15", "3.13.5"), pythons=("3.10", "3.11", "3.12", "3.13")
+    ),
     Framework("hedge-niquests", "niquests", "niquests", ("3.15.2", "3.18.8", "3.20.1")),
     Framework("hedge-tornado", "tornado", "tornado", ("6.3.3", "6.4.2", "6.5.10")),
     # grpcio 1.81+ ships no Python 3.9 wheels: 1.80.1 is the last for 3.9.

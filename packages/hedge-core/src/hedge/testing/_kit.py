@@ -66,6 +66,9 @@ class ContractBase:
     connection_errors: ClassVar[tuple[type[BaseException], ...]] = (OSError,)
     #: Exception types the framework raises when a response body breaks off.
     read_errors: ClassVar[tuple[type[BaseException], ...]] = (OSError,)
+    #: How many times the framework itself resends a request whose connection
+    #: broke (aiohttp resends an idempotent request once); each resend is a race.
+    framework_resends: ClassVar[int] = 0
     #: Whether a losing attempt is cancelled on the wire (the server sees it leave).
     cancels_in_flight: ClassVar[bool] = True
     #: Whether the adapter can send a request body from an (async) iterator.
