@@ -117,7 +117,14 @@ MATRIX: tuple[Framework, ...] = (
         "hedge-aiohttp", "aiohttp", "aiohttp", ("3.12.15", "3.13.5"), pythons=("3.10", "3.11", "3.12", "3.13")
     ),
     Framework("hedge-niquests", "niquests", "niquests", ("3.15.2", "3.18.8", "3.20.1")),
-    Framework("hedge-tornado", "tornado", "tornado", ("6.3.3", "6.4.2", "6.5.10")),
+    # tornado 6.6 needs Python 3.11+: 6.5.10 is the last release for 3.9 and 3.10.
+    Framework(
+        "hedge-tornado",
+        "tornado",
+        "tornado",
+        ("6.1", "6.2", "6.3.3", "6.4.2", "6.5.10"),
+        pythons=("3.11", "3.12", "3.13"),
+    ),
     # grpcio 1.81+ ships no Python 3.9 wheels: 1.80.1 is the last for 3.9.
     Framework(
         "hedge-grpc",

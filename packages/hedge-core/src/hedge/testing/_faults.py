@@ -139,6 +139,8 @@ class HttpFaultContract(ContractBase):
         self.assert_no_connection_left(hedge_server)
 
     def test_fault_cancel_while_many_requests_race(self, hedge_server: ScriptedServer) -> None:
+        # Thirty attempts in flight at once: the client under test must allow
+        # that many concurrent requests (e.g. tornado's max_clients).
         config = self.config(max_hedges=2)
         hedge_server.set_default(Reply(fault="hang"))
 

@@ -162,7 +162,7 @@ class ContractBase:
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = asyncio.run(main())
+            result = _run_in_new_loop(main)
             gc.collect()
         leaks = [w for w in caught if issubclass(w.category, ResourceWarning) or "nclosed" in str(w.message)]
         for other in caught:
@@ -188,3 +188,27 @@ class ContractBase:
         """With a synchronous adapter, wait until the losers that run to their end have ended."""
         if not self.cancels_in_flight:
             assert await asyncio.to_thread(self.wait_for_losers, server, path, count)
+
+
+def _run_in_new_loop(main: Callable[[], Awaitable[T]]) -> T:
+    """Like :func:`asyncio.run`, but leave the thread's current event loop alone.
+
+    ``asyncio.run`` ends with ``set_event_loop(None)``: an event loop a test
+    plugin had set for the main thread (pytest-asyncio on Python 3.9 creates
+    one between tests) would then be dropped unclosed, and its ResourceWarning
+    would land in whichever scenario next collects garbage.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        try:
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()

@@ -1,0 +1,3 @@
+"""The hedge-tornado version (read by the build backend)."""
+
+__version__ = "0.1.0"
