@@ -112,7 +112,7 @@ def test_a_broken_plugin_is_reported_and_the_others_still_load(site: Path) -> No
 def test_discovery_reports_versions_and_compatibility_without_importing_frameworks(site: Path) -> None:
     manager = _load()
     with pytest.warns(HedgePluginWarning, match="registration bug"):
-        found = {status.spec.name: status for status in discover_adapters(manager)}
+        found = {status.spec.name: status for status in discover_adapters(manager) if status.plugin == "fake"}
     assert set(found) == {"fake", "fake-missing", "fake-old"}
     fake = found["fake"]
     assert (fake.distribution, fake.version, fake.plugin) == ("fakeplug", "1.2.3", "fake")
