@@ -15,8 +15,10 @@ Measures, in one run on one machine:
 * with ``--observer``: the same engine figures with an observer plugin
   listening to every event (the cost of hedge-otel-style plugins).
 
-Every figure is the best of several repeats (the least disturbed by other
-work on the machine). Nothing here is asserted: figures are for reading.
+Every figure is process CPU time (steadier than wall time on a shared
+machine), the best of several repeats; the two sketches are measured in
+alternating rounds so both see the same conditions. Nothing here is
+asserted: figures are for reading.
 """
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ def per_op(operation: Callable[[], None], count: int) -> float:
     gc.collect()
     gc.disable()
     try:
-        start = time.perf_counter()
+        start = time.process_time()
         operation()
-        return (time.perf_counter() - start) / count
+        return (time.process_time() - start) / count
     finally:
         gc.enable()
 
@@ -63,24 +65,19 @@ def latency_values(count: int) -> list[float]:
 
 
 def bench_sketch_add(values: list[float], repeats: int) -> dict[str, float]:
-    def ours() -> float:
-        sketch = DDSketch(0.01)
-        add = sketch.add
+    def measure(factory: Callable[[], Any]) -> float:
+        add = factory().add
         return per_op(lambda: [add(v) for v in values] and None, len(values))
 
-    figures = {"hedge add": best_of(repeats, ours)}
     try:
         from ddsketch import DDSketch as DatadogSketch
     except ImportError:
-        return figures
-
-    def theirs() -> float:
-        sketch = DatadogSketch(relative_accuracy=0.01)
-        add = sketch.add
-        return per_op(lambda: [add(v) for v in values] and None, len(values))
-
-    figures["ddsketch add"] = best_of(repeats, theirs)
-    return figures
+        return {"hedge add": best_of(repeats, lambda: measure(lambda: DDSketch(0.01)))}
+    ours, theirs = [], []
+    for _ in range(repeats):  # alternate, so that both see the same machine
+        ours.append(measure(lambda: DDSketch(0.01)))
+        theirs.append(measure(lambda: DatadogSketch(relative_accuracy=0.01)))
+    return {"hedge add": min(ours), "ddsketch add": min(theirs)}
 
 
 def bench_quantiles(values: list[float], repeats: int) -> dict[str, float]:
@@ -156,16 +153,16 @@ def bench_engine(repeats: int, requests: int, observer: bool) -> dict[str, float
         return 1
 
     async def direct() -> float:
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(requests):
             await attempt(None)
-        return (time.perf_counter() - start) / requests
+        return (time.process_time() - start) / requests
 
     async def hedged() -> float:
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(requests):
             await hedger.run(info, attempt)
-        return (time.perf_counter() - start) / requests
+        return (time.process_time() - start) / requests
 
     def measure(coroutine: Callable[[], Any]) -> float:
         gc.collect()
@@ -178,6 +175,7 @@ def bench_engine(repeats: int, requests: int, observer: bool) -> dict[str, float
         return 1
 
     def sync_run() -> float:
+        # Wall time: the attempt runs on another thread, which process time would not separate.
         start = time.perf_counter()
         for _ in range(requests // 4):
             hedger.run_sync(info, sync_attempt)

@@ -32,6 +32,8 @@ from ._delay import DelayEstimator
 from ._keys import RequestInfo
 from ._lru import BoundedLRU
 from ._outcome import Classifier
+from ._race_async import race
+from ._race_sync import race_sync
 from ._stats import Stats
 from .events import DelayChanged, HedgeEvent
 
@@ -106,6 +108,7 @@ class Hedger:
         self._keys: BoundedLRU[str, _KeyState] = BoundedLRU(config.max_keys)
         self._targets: BoundedLRU[str, Budget] = BoundedLRU(config.max_keys)
         self._ratio = config.budget_percent / 100.0
+        self._host_keys = config.key_level == "host" and config.key_func is None
         if plugins is None:
             from .plugins import get_plugin_manager
 
@@ -204,8 +207,6 @@ class Hedger:
             self.stats.record_passthrough(key)
             return await send(Attempt(0, self._clock()))
         call = self._begin(key, request, dispatch)
-        from ._race_async import race
-
         return await race(self, call, send, classifier or cast("Classifier[T]", _DEFAULT_CLASSIFIER), release)
 
     def run_sync(
@@ -235,8 +236,6 @@ class Hedger:
             self.stats.record_passthrough(key)
             return send(Attempt(0, self._clock()))
         call = self._begin(key, request, dispatch)
-        from ._race_sync import race_sync
-
         return race_sync(self, call, send, classifier or cast("Classifier[T]", _DEFAULT_CLASSIFIER), release)
 
     def close(self) -> None:
@@ -305,7 +304,8 @@ class Hedger:
 
     def _begin(self, key: str, request: RequestInfo, dispatch: Any) -> Call:
         now = self._clock()
-        target = request.target
+        # With host keys (the default) the key is the target: do not build it twice.
+        target = key if self._host_keys and dispatch.request_key is None else request.target
         with self._lock:
             state = self._keys.touch(key)
             if state is None:

@@ -343,6 +343,10 @@ class _AsyncRace(Generic[T]):
         self.over = True
         self._arm(None)
         now = self.clock()
+        if len(self.attempts) == 1 and self.kept == 0:
+            # The common case: the primary decided the race alone; nothing to cancel or release.
+            self.call.finish(0, self.verdict, self.won_elapsed, 0, now)
+            return
         in_flight = [index for index, task in enumerate(self.tasks) if task is not None and not task.done()]
         if self.tasks and self.tasks[0] is None and not self.settled[0]:
             in_flight.insert(0, 0)  # the inline primary was cut short
