@@ -21,7 +21,7 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nox
@@ -98,7 +98,7 @@ class Framework:
     pythons: tuple[str, ...] = tuple(PYTHONS)  # Pythons the latest release supports
     floor_python: str = "3.9"  # the Python the floor and series rows run on
     extra: str | None = None  # the adapter's extra that pulls the framework in
-    companions: dict[str, str] = field(default_factory=dict)  # version -> extra pins for that row
+    siblings: tuple[str, ...] = ()  # packages of this repository the tests drive, installed editable
 
 
 MATRIX: tuple[Framework, ...] = (
@@ -133,7 +133,16 @@ MATRIX: tuple[Framework, ...] = (
         ("1.66.2", "1.72.2", "1.78.2", "1.80.1"),
         pythons=("3.10", "3.11", "3.12", "3.13"),
     ),
-    Framework("hedge-otel", "opentelemetry-api", "otel", ("1.30.0",)),
+    # opentelemetry-api 1.30 is the first to carry histogram bucket advice; 1.41.1 the
+    # last for Python 3.9 (1.42+ needs 3.10). The tests drive the httpx and gRPC adapters.
+    Framework(
+        "hedge-otel",
+        "opentelemetry-api",
+        "otel",
+        ("1.30.0", "1.41.1"),
+        pythons=("3.10", "3.11", "3.12", "3.13"),
+        siblings=("hedge-httpx[httpx]", "hedge-grpc"),
+    ),
 )
 
 
@@ -199,7 +208,8 @@ def adapter(session: nox.Session, package: str, framework: str, version: str) ->
     wanted = floor(package, framework) if version == "floor" else None if version == "latest" else version
     pin = f"{framework}=={wanted}" if wanted else framework
     target = f"./packages/{package}[{spec.extra}]" if spec.extra else f"./packages/{package}"
-    session.install(*group(package, "test"), "-e", "./packages/hedge-core", "-e", target, pin)
+    siblings = [argument for sibling in spec.siblings for argument in ("-e", f"./packages/{sibling}")]
+    session.install(*group(package, "test"), "-e", "./packages/hedge-core", *siblings, "-e", target, pin)
     _check_installed(session, framework, wanted)
     session.run("pytest", f"packages/{package}/tests", *session.posargs)
 

@@ -1,0 +1,3 @@
+"""The hedge-otel version (read by the build backend)."""
+
+__version__ = "0.1.0"
