@@ -286,6 +286,46 @@ def microbench(session: nox.Session) -> None:
     session.run("python", "packages/hedge-core/benchmarks/microbench.py", *session.posargs)
 
 
+WHEEL_CHECK = """
+import sys, zipfile, email.parser
+wheel, package, import_name = sys.argv[1:4]
+names = zipfile.ZipFile(wheel).namelist()
+def member(suffix):
+    found = [n for n in names if n.endswith(suffix)]
+    if not found:
+        sys.exit(f"{wheel}: no {suffix}")
+    return found[0]
+member(f"{import_name}/py.typed")
+member("/licenses/LICENSE")
+metadata = email.parser.Parser().parsestr(zipfile.ZipFile(wheel).read(member(".dist-info/METADATA")).decode())
+requires = metadata.get_all("Requires-Dist") or []
+if package != "hedge-core":
+    core = [r for r in requires if r.startswith("hedge-core")]
+    if not core or "<" not in core[0]:
+        sys.exit(f"{wheel}: hedge-core must be required and capped below its next breaking version: {core}")
+    if package not in ("hedge-bench",):
+        entry_points = zipfile.ZipFile(wheel).read(member(".dist-info/entry_points.txt")).decode()
+        if "[hedge]" not in entry_points:
+            sys.exit(f"{wheel}: no entry point in the hedge group")
+print(f"{wheel}: py.typed, LICENSE, metadata and entry points present")
+"""
+
+
+@nox.session(python=MAIN_PYTHON, default=False)
+@nox.parametrize("package", [nox.param(package, id=package) for package in _all_packages()])
+def build(session: nox.Session, package: str) -> None:
+    """Build one package's sdist and wheel into packages/<package>/dist and check them."""
+    outdir = PACKAGES / package / "dist"
+    shutil.rmtree(outdir, ignore_errors=True)
+    session.install("build", "twine")
+    session.run("python", "-m", "build", "--outdir", str(outdir), f"packages/{package}")
+    artifacts = sorted(str(path) for path in outdir.iterdir())
+    session.run("twine", "check", "--strict", *artifacts)
+    import_name = "hedge" if package == "hedge-core" else package.replace("-", "_")
+    wheel = next(path for path in artifacts if path.endswith(".whl"))
+    session.run("python", "-c", WHEEL_CHECK, wheel, package, import_name)
+
+
 @nox.session(python=MAIN_PYTHON, default=False)
 def dev(session: nox.Session) -> None:
     """Create .venv with every package editable and the dev tools (an instant dev environment)."""
