@@ -1,5 +1,9 @@
 """The fault matrix of the conformance kit: what an adapter does when things break.
 
+Besides broken servers it covers bad input at the adapter's boundary (URLs
+carrying credentials, a plugin that raises) and load (many requests in
+flight on one client).
+
 Mixed into :class:`~hedge.testing.HttpAdapterContract`, so every HTTP adapter
 runs it. Each scenario checks the three things that matter when a server
 misbehaves: the caller gets the outcome the framework itself would have
@@ -11,10 +15,38 @@ unclosed-resource warning, no unhandled event-loop error).
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
+import os
 from typing import Any
 
+import pytest
+
+from ..hookspecs import hookimpl
+from ..plugins import get_plugin_manager
 from ._kit import ContractBase, ContractResponse
 from ._server import Reply, ScriptedServer
+
+#: Requests in flight at once in the load scenario (the reliability session raises it).
+IN_FLIGHT = int(os.environ.get("HEDGE_KIT_IN_FLIGHT", "200"))
+_plugin_names = itertools.count()
+
+
+class _RaisingPlugin:
+    """A third-party plugin with a bug in every per-request hook."""
+
+    @hookimpl
+    def hedge_request_key(self, request: Any) -> str:
+        raise RuntimeError("plugin bug in hedge_request_key")
+
+    @hookimpl
+    def hedge_should_hedge(self, request: Any) -> bool:
+        raise RuntimeError("plugin bug in hedge_should_hedge")
+
+    @hookimpl
+    def hedge_event(self, event: Any) -> None:
+        raise RuntimeError("plugin bug in hedge_event")
+
 
 __all__ = ["HttpFaultContract"]
 
@@ -158,4 +190,71 @@ class HttpFaultContract(ContractBase):
 
         assert self.run_scenario(config, scenario) == 10
         assert hedge_server.wait_until(lambda s: s.disconnects == 30)
+        self.assert_no_connection_left(hedge_server)
+
+    def test_fault_credentials_never_reach_keys(self, hedge_server: ScriptedServer) -> None:
+        config = self.config()
+        url = f"http://someone:s3cret@127.0.0.1:{hedge_server.port}/private?token=abc"
+
+        async def scenario(client: Any) -> Any:
+            return await _outcome(self.request(client, "GET", url))
+
+        self.run_scenario(config, scenario)
+        keys = " ".join(self.stats_of(config).keys())
+        assert keys == f"http://127.0.0.1:{hedge_server.port}"
+        assert "s3cret" not in keys
+        assert "token" not in keys
+
+    def test_fault_a_broken_plugin_never_breaks_a_request(
+        self, hedge_server: ScriptedServer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG, logger="hedge")
+        config = self.config()
+        hedge_server.script("/plugged", Reply(delay=self.slow, body=b"primary"), Reply(body=b"hedge"))
+        manager = get_plugin_manager()
+        name = f"hedge-kit-raising-plugin-{next(_plugin_names)}"
+        manager.register(_RaisingPlugin(), name=name)
+        try:
+
+            async def scenario(client: Any) -> ContractResponse:
+                response = await self.request(client, "GET", hedge_server.url_for("/plugged"))
+                await self.settle(hedge_server, "/plugged", 2)
+                return response
+
+            response = self.run_scenario(config, scenario)
+        finally:
+            manager.unregister(name=name)
+        # The request was hedged as usual: the broken hooks were ignored, and reported.
+        assert (response.status, response.body) == (200, b"hedge")
+        assert self.stats_of(config).snapshot().hedge_wins == 1
+        reported = {record.getMessage() for record in caplog.records if record.name == "hedge"}
+        for hook in ("hedge_request_key", "hedge_should_hedge", "hedge_event"):
+            assert any(name in message and hook in message for message in reported), (hook, reported)
+        caplog.clear()  # the reports were expected
+
+    def test_fault_many_requests_in_flight_on_one_client(self, hedge_server: ScriptedServer) -> None:
+        # One client, many concurrent requests, one in twenty with a slow
+        # primary: every caller gets its own answer and the counts add up.
+        config = self.config()
+        count = IN_FLIGHT
+        for index in range(count):
+            if index % 20 == 0:
+                hedge_server.script(
+                    f"/load/{index}", Reply(delay=self.slow, body=b"slow"), Reply(body=b"%d" % index)
+                )
+            else:
+                hedge_server.script(f"/load/{index}", Reply(body=b"%d" % index))
+
+        async def scenario(client: Any) -> list[Any]:
+            requests = [self.request(client, "GET", hedge_server.url_for(f"/load/{i}")) for i in range(count)]
+            responses = await asyncio.gather(*requests)
+            await self.settle(hedge_server, "/load/0", 2)
+            return responses
+
+        responses = self.run_scenario(config, scenario)
+        assert [r.body for r in responses] == [b"%d" % index for index in range(count)]
+        snapshot = self.stats_of(config).snapshot()
+        assert snapshot.total_requests == count
+        assert snapshot.primary_wins + snapshot.hedge_wins == count
+        assert snapshot.hedge_wins >= count // 20
         self.assert_no_connection_left(hedge_server)
