@@ -116,7 +116,7 @@ MATRIX: tuple[Framework, ...] = (
     Framework(
         "hedge-aiohttp", "aiohttp", "aiohttp", ("3.12.15", "3.13.5"), pythons=("3.10", "3.11", "3.12", "3.13")
     ),
-    Framework("hedge-niquests", "niquests", "niquests", ("3.15.2", "3.18.8", "3.20.1")),
+    Framework("hedge-niquests", "niquests", "niquests", ("3.15.2", "3.17.0", "3.18.8", "3.20.1")),
     # tornado 6.6 needs Python 3.11+: 6.5.10 is the last release for 3.9 and 3.10.
     Framework(
         "hedge-tornado",
