@@ -6,8 +6,18 @@ Two budgets, one interface (``deposit`` per eligible request,
 :class:`ProportionalBudget` (the default) ties hedges to the traffic actually
 sent. Each request deposits ``ratio`` of a token, each hedge withdraws one, so
 over any stretch of time ``hedges <= ratio * requests + reserve + floor *
-seconds``. The reserve (``max(1, 100 * ratio)`` tokens, 10 at the default
-10%) bounds how much a quiet, healthy period can bank for the next outage.
+seconds``.
+
+The reserve caps the unspent balance at ``ratio`` times the requests of the
+last ``RESERVE_SECONDS`` to ``2 * RESERVE_SECONDS`` (at least one token): what
+the recent traffic earned, as Finagle's retry budget keeps deposits for ten
+seconds. A bound on the balance is what stops a quiet, healthy period from
+banking a burst for the next outage; a bound that grows with traffic is what
+keeps a budget matched to the hedging percentile (p90 hedging and a 10%
+budget ask for and earn the same) from refusing hedges at random whenever
+its balance happens to touch zero, which would refuse exactly the stragglers
+hedging is for.
+
 The floor, a small token bucket of ``floor`` tokens per second (capacity
 ``max(1, floor)``), lets low-traffic targets hedge at all: at one request per
 minute a 10% deposit alone would allow one hedge per ten minutes.
@@ -34,8 +44,8 @@ __all__ = ["Budget", "ProportionalBudget", "TokenBucketBudget"]
 class Budget(Protocol):
     """What the engine needs from a budget."""
 
-    def deposit(self) -> None:
-        """Credit one hedge-eligible request."""
+    def deposit(self, now: float) -> None:
+        """Credit one hedge-eligible request made at time ``now``."""
 
     def try_withdraw(self, now: float) -> bool:
         """Take one hedge's worth of budget at time ``now``; ``False`` if there is none."""
@@ -45,6 +55,9 @@ class Budget(Protocol):
 
 
 _UNIT = 1_000_000
+
+#: The proportional budget's reserve holds what the last 10-20 s of requests earned.
+RESERVE_SECONDS = 10.0
 
 
 class _Floor:
@@ -74,7 +87,7 @@ class _Floor:
 
 
 class ProportionalBudget:
-    """Hedges proportional to requests, with a bounded reserve and a per-second floor.
+    """Hedges proportional to requests, with a traffic-sized reserve and a per-second floor.
 
     The balance is kept in integer millionths of a token, so that ten 10%
     deposits make exactly one hedge (floating point would leave 0.9999...).
@@ -85,23 +98,38 @@ class ProportionalBudget:
         now: the clock reading at creation.
     """
 
-    __slots__ = ("_balance", "_deposit", "_floor", "_reserve", "ratio")
+    __slots__ = ("_balance", "_current", "_deposit", "_floor", "_previous", "_rotate_at", "ratio")
 
     def __init__(self, ratio: float, floor: float, now: float) -> None:
         self.ratio = ratio
         self._deposit = round(ratio * _UNIT)
-        self._reserve = max(_UNIT, 100 * self._deposit) if self._deposit else 0
         self._balance = 0
         self._floor = _Floor(floor, now)
+        # Requests counted in the current and the previous reserve period.
+        self._current = 0
+        self._previous = 0
+        self._rotate_at = now + RESERVE_SECONDS
 
     @property
     def reserve(self) -> float:
-        """The most tokens the balance can hold."""
-        return self._reserve / _UNIT
+        """The most tokens the balance can hold now."""
+        return self._cap() / _UNIT
 
-    def deposit(self) -> None:
+    def _cap(self) -> int:
+        if not self._deposit:
+            return 0
+        return max(_UNIT, self._deposit * (self._current + self._previous))
+
+    def deposit(self, now: float) -> None:
+        if now >= self._rotate_at:
+            idle = now >= self._rotate_at + RESERVE_SECONDS
+            self._previous = 0 if idle else self._current
+            self._current = 0
+            self._rotate_at = now + RESERVE_SECONDS
+        self._current += 1
         balance = self._balance + self._deposit
-        self._balance = balance if balance < self._reserve else self._reserve
+        cap = self._cap()
+        self._balance = balance if balance < cap else cap
 
     def try_withdraw(self, now: float) -> bool:
         if self._balance >= _UNIT:
@@ -128,7 +156,7 @@ class TokenBucketBudget:
         self._bucket.capacity = max(1.0, 2.0 * rate) if rate > 0 else 0.0
         self._bucket.tokens = self._bucket.capacity
 
-    def deposit(self) -> None:
+    def deposit(self, now: float) -> None:
         """Traffic does not change a fixed-rate bucket."""
 
     def try_withdraw(self, now: float) -> bool:

@@ -315,7 +315,7 @@ class Hedger:
             if budget is None:
                 budget = self._new_budget(now)
                 self._targets.insert(target, budget)
-            budget.deposit()
+            budget.deposit(now)
             delay = state.estimator.delay(now)
             previous = state.reported_delay
             state.reported_delay = delay
