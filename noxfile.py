@@ -259,6 +259,37 @@ def _groups(package: str) -> set[str]:
     return set(nox.project.load_toml(PACKAGES / package / "pyproject.toml").get("dependency-groups", {}))
 
 
+# Every adapter with its framework, and hedge-bench with charts: the main job's environment.
+BENCH = [
+    "-e", "./packages/hedge-core",
+    "-e", "./packages/hedge-httpx[httpx,httpx2]",
+    "-e", "./packages/hedge-aiohttp",
+    "-e", "./packages/hedge-niquests",
+    "-e", "./packages/hedge-tornado",
+    "-e", "./packages/hedge-grpc",
+    "-e", "./packages/hedge-bench[plot]",
+]  # fmt: skip
+
+
+@nox.session(python=MAIN_PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """The main job: hedge-bench on its own local servers, every adapter (README's first command).
+
+    Arguments after ``--`` go to hedge-bench (default ``run``), e.g.
+    ``nox -s bench -- cost`` or ``nox -s bench -- simulate``.
+    """
+    session.install(*BENCH)
+    arguments = session.posargs or ["run", "--out", "bench-results"]
+    session.run("hedge-bench", *arguments)
+
+
+@nox.session(python=MAIN_PYTHON, tags=["ci", "bench"])
+def bench_tests(session: nox.Session) -> None:
+    """hedge-bench's tests (CLI, workload, simulator, outputs, a short run of every adapter)."""
+    session.install(*group("hedge-bench", "test"), *BENCH)
+    session.run("pytest", "packages/hedge-bench/tests", *session.posargs)
+
+
 @nox.session(python=MAIN_PYTHON, tags=["ci"])
 def docs(session: nox.Session) -> None:
     """Build the documentation site in strict mode (a broken link or reference fails) and test it."""

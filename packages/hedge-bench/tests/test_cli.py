@@ -1,0 +1,186 @@
+"""The command line: help, argument errors, simulate's files, and short real runs."""
+
+import csv
+import json
+
+import pytest
+
+from hedge_bench._adapters import select_targets
+from hedge_bench._cli import build_parser, main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+TARGETS, _ = select_targets()
+ADAPTERS = [target.name for target in TARGETS]
+
+
+def _run(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["cost", "--help"], ["simulate", "--help"]])
+def test_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: hedge-bench")
+    if argv == ["--help"]:
+        for command in ("run", "cost", "simulate", "list"):
+            assert command in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["run", "--requests", "0"], "argument --requests: must be >= 1, got 0"),
+        (["run", "--requests", "many"], "argument --requests: expected a whole number, got 'many'"),
+        (["run", "--concurrency", "-2"], "argument --concurrency: must be >= 1"),
+        (["run", "--configs", "adaptive,fast"], "unknown configuration 'fast'; choose from adaptive"),
+        (["run", "--adapters", "nosuch"], "'nosuch' is not an installed hedge adapter"),
+        (["run", "--stragglers", "1.5"], "argument --stragglers: must be in [0, 1], got 1.5"),
+        (["run", "--workload", "pareto"], "argument --workload: invalid choice: 'pareto'"),
+        (["cost", "--rounds", "0"], "argument --rounds: must be >= 1"),
+        (["simulate", "--percentiles", "0.9,1"], "percentiles must be below 1"),
+        (["simulate", "--percentiles", "90"], "must be in (0, 1], got 90"),
+        (["simulate", "--max-hedges", "11"], "max_hedges must be at most 10"),
+        (["simulate", "--log", "missing.csv"], "No such file"),
+        (["simulate", "--unit", "s"], "--latency-column, --key-column and --unit need --log"),
+        (["simulate", "--workload", "two-point", "--sd-ms", "1"], "no lognormal parameters"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_clear_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: hedge-bench" in err
+    assert message in err
+
+
+def test_simulate_log_rejects_lognormal_parameters(tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    log.write_text("latency_ms\n5\n")
+    with pytest.raises(SystemExit):
+        main(["simulate", "--log", str(log), "--mean-ms", "3"])
+    assert "takes no lognormal parameters" in capsys.readouterr().err
+
+
+def test_parser_defaults_are_the_seed_benchmark():
+    args = build_parser().parse_args(["run"])
+    assert (args.requests, args.repeat, args.seed, args.workload) == (500, 1, 1, "seed")
+
+
+def test_simulate_writes_frontier_files(tmp_path, capsys):
+    argv = ["simulate", "--requests", "300", "--warmup", "50", "--repeat", "1", "--percentiles", "0.5,0.9"]
+    code, out, _ = _run([*argv, "--max-hedges", "0,1,2", "--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0
+    assert "| hedge at | max_hedges |" in out
+    with (tmp_path / "frontier.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["percentile"], row["max_hedges"]) for row in rows] == [
+        ("", "0"),
+        ("0.5", "1"),
+        ("0.9", "1"),
+        ("0.5", "2"),
+        ("0.9", "2"),
+    ]
+    document = json.loads((tmp_path / "frontier.json").read_text())
+    assert document["options"]["workload"]["model"] == "seed"
+    assert len(document["frontier"]) == 5
+    assert (tmp_path / "frontier.png").read_bytes().startswith(PNG)
+
+
+def test_simulate_a_log_with_keys(tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    rows = ["key,latency_ms"] + [f"/{'ab'[i % 2]},{50 if i % 17 == 0 else 2 + i % 5}" for i in range(400)]
+    log.write_text("\n".join(rows) + "\n")
+    argv = ["simulate", "--log", str(log), "--percentiles", "0.9", "--max-hedges", "0,1"]
+    code, out, _ = _run([*argv, "--repeat", "2", "--out", str(tmp_path), "--quiet", "--no-plot"], capsys)
+    assert code == 0
+    assert "replayed log of 400 requests, 2 key(s)" in out
+    frontier = json.loads((tmp_path / "frontier.json").read_text())["frontier"]
+    assert frontier[0]["max_hedges"] == 0 and frontier[0]["extra_percent"] == 0
+    assert frontier[1]["extra_percent"] > 0
+    assert not (tmp_path / "frontier.png").exists()
+
+
+def test_list(capsys):
+    code, out, _ = _run(["list"], capsys)
+    assert code == 0
+    assert out.splitlines()[0].startswith("| adapter")
+    for name in ADAPTERS:
+        assert f"| {name} " in out
+
+
+def test_every_first_party_adapter_can_be_benchmarked_here():
+    # The test environment installs every adapter; each must be found and driven.
+    assert {"httpx", "aiohttp", "niquests", "tornado", "grpc"} <= set(ADAPTERS)
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_run_end_to_end_against_the_local_servers(adapter, tmp_path, capsys):
+    argv = ["run", "--adapters", adapter, "--requests", "30", "--warmup", "10", "--concurrency", "2"]
+    code, out, _ = _run(
+        [*argv, "--configs", "none,adaptive-2", "--out", str(tmp_path), "--quiet", "--no-plot"], capsys
+    )
+    assert code == 0, out
+    assert f"| {adapter} " in out
+    document = json.loads((tmp_path / "results.json").read_text())
+    measured = {row["configuration"]: row for row in document["measurements"]}
+    assert set(measured) == {"none", "adaptive-2"}
+    for row in measured.values():
+        assert row["errors"] == 0
+        assert len(row["latencies_ms"]) == 30
+        # The server saw every request, plus one copy per hedge that reached it.
+        assert row["server_received"] >= 30
+    assert measured["none"]["server_received"] == 30
+    assert measured["adaptive-2"]["server_received"] <= 30 + measured["adaptive-2"]["hedges_sent"]
+    with (tmp_path / "results.csv").open() as handle:
+        summary = list(csv.DictReader(handle))
+    assert [row["configuration"] for row in summary] == ["none", "adaptive-2"]
+
+
+def test_run_with_repeats_charts_and_compare(tmp_path, capsys):
+    adapter = "httpx" if "httpx" in ADAPTERS else ADAPTERS[0]
+    argv = ["run", "--adapters", adapter, "--requests", "40", "--warmup", "20", "--repeat", "2"]
+    code, out, _ = _run([*argv, "--configs", "none,static-10ms", "--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0
+    assert "Run-to-run spread over 2 repeats" in out
+    for name in ("percentiles.png", "cdf.png"):
+        assert (tmp_path / name).read_bytes().startswith(PNG)
+    with (tmp_path / "results-runs.csv").open() as handle:
+        assert [row["repeat"] for row in csv.DictReader(handle)] == ["0", "0", "1", "1"]
+    code, out, _ = _run(["simulate", "--compare-with", str(tmp_path / "results.json")], capsys)
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("| static 10ms")]
+    sources = [line.split("|")[2].strip() for line in lines]
+    # Plain simulation, simulation with the client's measured overhead added, then the measurement.
+    assert sources[0] == "simulated" and sources[-1] == adapter
+    assert len(sources) == 3 and sources[1].startswith("simulated +")
+
+
+def test_compare_with_a_file_that_is_not_a_run(tmp_path, capsys):
+    path = tmp_path / "frontier.json"
+    path.write_text(json.dumps({"command": "simulate"}))
+    with pytest.raises(SystemExit):
+        main(["simulate", "--compare-with", str(path)])
+    assert "is not the results.json of 'hedge-bench run'" in capsys.readouterr().err
+
+
+def test_cost_end_to_end(tmp_path, capsys):
+    argv = ["cost", "--requests", "20", "--warmup", "5", "--rounds", "1", "--out", str(tmp_path), "--quiet"]
+    code, out, _ = _run(argv, capsys)
+    assert code == 0
+    rows = json.loads((tmp_path / "cost.json").read_text())["summary"]
+    assert [row["framework"] for row in rows] == ADAPTERS
+    for row in rows:
+        assert row["bare_rps"] > 0 and row["armed_rps"] > 0 and row["adaptive_rps"] > 0
+        assert row["armed_throughput_ratio"] == pytest.approx(row["armed_rps"] / row["bare_rps"], rel=0.01)
+        # A hedge armed with a one-second delay never fires against a zero-latency server.
+        assert row["armed_hedges_sent"] == 0
+    rounds = json.loads((tmp_path / "cost.json").read_text())["rounds"]
+    assert [r["side"] for r in rounds if r["framework"] == ADAPTERS[0]] == ["bare", "armed", "adaptive"]
+    assert "| framework | bare req/s | armed req/s |" in out
