@@ -18,6 +18,7 @@ errors collected and turned into failures.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
@@ -381,6 +382,36 @@ class SyncHttpAdapterContract(HttpAdapterContract):
     test_timeout_cancels_every_attempt = None  # type: ignore[assignment]
     test_fault_cancel_before_the_hedge = None  # type: ignore[assignment]
     test_fault_cancel_while_many_requests_race = None  # type: ignore[assignment]
+
+    def test_one_client_shared_by_threads(self, hedge_server: ScriptedServer) -> None:
+        # Eight threads share one client; one request in ten has a slow primary.
+        config = self.config()
+        threads, each = 8, 25
+        for index in range(threads * each):
+            replies = (
+                [Reply(delay=self.slow), Reply(body=b"%d" % index)]
+                if index % 10 == 0
+                else [Reply(body=b"%d" % index)]
+            )
+            hedge_server.script(f"/shared/{index}", *replies)
+
+        def worker(client: Any, first: int) -> list[bytes]:
+            return [
+                self.request_sync(client, "GET", hedge_server.url_for(f"/shared/{index}")).body
+                for index in range(first, first + each)
+            ]
+
+        with self.open_sync_client(config) as client, concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(lambda n: worker(client, n * each), range(threads)))
+            if not self.cancels_in_flight:
+                for index in range(0, threads * each, 10):
+                    assert self.wait_for_losers(hedge_server, f"/shared/{index}", 2)
+        assert [body for chunk in results for body in chunk] == [b"%d" % i for i in range(threads * each)]
+        snapshot = self.stats_of(config).snapshot()
+        assert snapshot.total_requests == threads * each
+        assert snapshot.primary_wins + snapshot.hedge_wins == threads * each
+        assert snapshot.hedge_wins >= threads * each // 10
+        assert hedge_server.wait_until(lambda s: s.open_connections == 0)
 
     def open_sync_client(self, config: HedgeConfig) -> contextlib.AbstractContextManager[Any]:
         """Return a context manager yielding a hedged synchronous client for ``config``."""
