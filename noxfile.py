@@ -147,44 +147,26 @@ MATRIX: tuple[Framework, ...] = (
 
 
 def _rows() -> list[nox.param]:
+    """Every (Python, package, framework, version) row of the matrix, with its tags.
+
+    The floor and the series pins run on the framework's oldest Python; the
+    latest release on every Python it supports. ``quick`` (and ``ci``) is the
+    floor plus the latest on the main Python.
+    """
     rows = []
     for framework in MATRIX:
         if not (PACKAGES / framework.package / "pyproject.toml").exists():
             continue
-        short = framework.tag
-        rows.append(
-            nox.param(
-                framework.floor_python,
-                framework.package,
-                framework.name,
-                "floor",
-                id=f"{short}-floor",
-                tags=[short, "quick", "matrix"],
-            )
-        )
-        for version in framework.series:
-            rows.append(
-                nox.param(
-                    framework.floor_python,
-                    framework.package,
-                    framework.name,
-                    version,
-                    id=f"{short}-{version}",
-                    tags=[short, "matrix"],
-                )
-            )
+        tag = framework.tag
+
+        def row(python: str, version: str, name: str, *extra: str, fw: Framework = framework) -> nox.param:
+            return nox.param(python, fw.package, fw.name, version, id=name, tags=[fw.tag, "matrix", *extra])
+
+        rows.append(row(framework.floor_python, "floor", f"{tag}-floor", "quick", "ci"))
+        rows.extend(row(framework.floor_python, version, f"{tag}-{version}") for version in framework.series)
         for python in framework.pythons:
-            tags = [short, "matrix"] + (["quick"] if python == MAIN_PYTHON else [])
-            rows.append(
-                nox.param(
-                    python,
-                    framework.package,
-                    framework.name,
-                    "latest",
-                    id=f"{short}-latest-py{python}",
-                    tags=tags,
-                )
-            )
+            quick = ("quick", "ci") if python == MAIN_PYTHON else ()
+            rows.append(row(python, "latest", f"{tag}-latest-py{python}", *quick))
     return rows
 
 
@@ -355,6 +337,147 @@ def build(session: nox.Session, package: str) -> None:
     import_name = "hedge" if package == "hedge-core" else package.replace("-", "_")
     wheel = next(path for path in artifacts if path.endswith(".whl"))
     session.run("python", "-c", WHEEL_CHECK, wheel, package, import_name)
+
+
+# For the isolation session: each adapter alone with hedge-core and its framework.
+# (adapter distribution, extra, import check + smoke request against a local server)
+_SMOKE_HEADER = """
+import asyncio, json, subprocess, sys
+from hedge import HedgeConfig, Stats
+from hedge.testing import Reply, ScriptedServer
+listing = json.loads(subprocess.run([sys.executable, "-m", "hedge", "--json"], capture_output=True,
+                                    text=True, check=True).stdout)
+names = {a["name"]: a for a in listing["adapters"]}
+assert names[ADAPTER]["compatible"], names
+config = HedgeConfig(min_delay=0.05, max_delay=0.05, warmup_delay=0.05, stats=Stats())
+server = ScriptedServer().start()
+server.script("/smoke", Reply(delay=30, body=b"slow"), Reply(body=b"fast"))
+url = server.url_for("/smoke")
+"""
+_SMOKE_FOOTER = """
+assert config.stats.snapshot().hedge_wins == 1, config.stats.snapshot()
+server.stop()
+print(ADAPTER, "isolated install: import, discovery and a hedged request all work")
+"""
+ISOLATION = {
+    "httpx": (
+        "hedge-httpx",
+        "httpx",
+        """
+import httpx
+from hedge_httpx import HedgedHttpxTransport
+async def main():
+    async with httpx.AsyncClient(transport=HedgedHttpxTransport(config=config)) as client:
+        assert (await client.get(url)).content == b"fast"
+asyncio.run(main())
+""",
+    ),
+    "httpx2": (
+        "hedge-httpx",
+        "httpx2",
+        """
+import httpx2
+from hedge_httpx import HedgedHttpx2Transport
+async def main():
+    async with httpx2.AsyncClient(transport=HedgedHttpx2Transport(config=config)) as client:
+        assert (await client.get(url)).content == b"fast"
+asyncio.run(main())
+""",
+    ),
+    "aiohttp": (
+        "hedge-aiohttp",
+        None,
+        """
+from hedge_aiohttp import HedgedAiohttpSession
+async def main():
+    async with HedgedAiohttpSession(config=config) as session:
+        async with session.get(url) as response:
+            assert await response.read() == b"fast"
+asyncio.run(main())
+""",
+    ),
+    "niquests": (
+        "hedge-niquests",
+        None,
+        """
+from hedge_niquests import HedgedNiquestsSession
+async def main():
+    async with HedgedNiquestsSession(config=config) as session:
+        assert (await session.get(url)).content == b"fast"
+asyncio.run(main())
+""",
+    ),
+    "tornado": (
+        "hedge-tornado",
+        None,
+        """
+from hedge_tornado import HedgedTornadoClient
+async def main():
+    async with HedgedTornadoClient(config=config) as client:
+        assert (await client.fetch(url)).body == b"fast"
+asyncio.run(main())
+""",
+    ),
+    "grpc": (
+        "hedge-grpc",
+        None,
+        """
+import grpc, grpc.aio
+from hedge_grpc import HedgedUnaryInterceptor
+async def main():
+    calls = []
+    async def echo(request, context):
+        calls.append(request)
+        if len(calls) == 1:
+            await asyncio.sleep(30)
+        return b"fast"
+    server = grpc.aio.server()
+    handler = grpc.unary_unary_rpc_method_handler(echo)
+    server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler("smoke.Echo", {"Get": handler})])
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    interceptor = HedgedUnaryInterceptor(config=config, target=f"127.0.0.1:{port}", hedge_all_methods=True)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=[interceptor]) as channel:
+        call = channel.unary_unary("/smoke.Echo/Get")
+        assert await call(b"x") == b"fast"
+    await server.stop(0)
+    interceptor.close()
+asyncio.run(main())
+""",
+    ),
+}
+
+
+@nox.session(python=MAIN_PYTHON, tags=["isolation"])
+def isolation(session: nox.Session) -> None:
+    """`pip install hedge-<adapter>` alone works: wheels only, one fresh venv per adapter.
+
+    Builds a wheel of every package, then for each adapter a virtualenv with
+    only hedge-core's wheel, the adapter's wheel and its framework: the import
+    works, ``python -m hedge`` lists it as compatible, and a hedged request
+    against a local server is won by the hedge.
+    """
+    wheels = Path(session.create_tmp()) / "wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    session.install("build")
+    for package in _all_packages():
+        session.run(
+            "python", "-m", "build", "--wheel", "--outdir", str(wheels), f"packages/{package}", silent=True
+        )
+    core = next(wheels.glob("hedge_core-*.whl"))
+    for name, (package, extra, smoke) in ISOLATION.items():
+        if not (PACKAGES / package).exists():
+            continue
+        wheel = next(wheels.glob(package.replace("-", "_") + "-*.whl"))
+        venv = Path(session.create_tmp()) / f"isolated-{name}"
+        shutil.rmtree(venv, ignore_errors=True)
+        session.run("python", "-m", "venv", str(venv), silent=True)
+        python = str(venv / "bin" / "python")
+        requirement = f"{wheel}[{extra}]" if extra else str(wheel)
+        session.run(python, "-m", "pip", "install", "--quiet", str(core), requirement, external=True)
+        script = f"ADAPTER = {name!r}\n" + _SMOKE_HEADER + smoke + _SMOKE_FOOTER
+        session.run(python, "-c", script, external=True)
+        session.run(python, "-m", "pip", "list", "--format=freeze", external=True)
 
 
 @nox.session(python=MAIN_PYTHON, default=False)
