@@ -74,7 +74,10 @@ def floor(package: str, framework: str) -> str:
     requirements = list(project.get("dependencies", []))
     for extra in project.get("optional-dependencies", {}).values():
         requirements.extend(extra)
-    pattern = re.compile(rf"^{re.escape(framework)}\s*(\[[^\]]*\])?\s*[^;]*?>=\s*([0-9][0-9a-zA-Z.]*)")
+    # The name must end there: "httpx" must not match "httpx2>=2.13".
+    pattern = re.compile(
+        rf"^{re.escape(framework)}(?![\w.-])\s*(\[[^\]]*\])?\s*[^;]*?>=\s*([0-9][0-9a-zA-Z.]*)"
+    )
     for requirement in requirements:
         match = pattern.match(requirement.strip())
         if match:
@@ -102,15 +105,17 @@ class Framework:
 
 
 MATRIX: tuple[Framework, ...] = (
+    # httpx 0.25 is the first on httpcore >= 0.18 (older ones keep a cancelled request counted in the pool).
     Framework("hedge-httpx", "httpx", "httpx", ("0.25.2", "0.26.0", "0.27.2"), extra="httpx"),
+    # httpx2 2.13 fixes an early-closed stream error the OpenAI SDK triggers; 2.14 is the last for 3.10.
     Framework(
         "hedge-httpx",
         "httpx2",
         "httpx2",
-        ("2.8.0", "2.12.0"),
+        ("2.14.0", "2.15.1"),
         floor_python="3.10",
         extra="httpx2",
-        pythons=("3.10", "3.11", "3.12", "3.13"),
+        pythons=("3.11", "3.12", "3.13"),
     ),
     # aiohttp 3.14 needs Python 3.10+: 3.13.5 is the last release for 3.9.
     Framework(
@@ -178,8 +183,16 @@ def _check_installed(session: nox.Session, name: str, wanted: str | None) -> Non
     script = f"import importlib.metadata as m; print(m.version({name!r}))"
     installed = session.run("python", "-c", script, silent=True).strip()  # type: ignore[union-attr]
     session.log(f"{name} installed: {installed} (asked for: {wanted or 'latest'})")
-    if wanted is not None and installed != wanted:
+    if wanted is not None and _release(installed) != _release(wanted):
         session.error(f"{name} {installed} installed, but the row asked for {wanted}")
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """Release numbers without trailing zeros: "3.14" and "3.14.0" are the same release."""
+    numbers = [int(part) for part in re.findall(r"\d+", version.split("+")[0])]
+    while len(numbers) > 1 and numbers[-1] == 0:
+        numbers.pop()
+    return tuple(numbers)
 
 
 @nox.session
