@@ -156,3 +156,23 @@ def test_free_port_refuses_connections() -> None:
 def test_reply_validates_its_fault() -> None:
     with pytest.raises(ValueError, match="fault"):
         Reply(fault="explode")
+
+
+def test_replies_can_be_matched_by_attempt_instead_of_arrival() -> None:
+    with ScriptedServer(attempt_header="X-Hedge-Attempt") as server:
+        server.script("/a", Reply(body=b"first primary"), Reply(body=b"first hedge"))
+        server.script("/a", Reply(body=b"second primary"))
+
+        def get(attempt: int | None) -> bytes:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            headers = {} if attempt is None else {"x-hedge-attempt": str(attempt)}
+            connection.request("GET", "/a", headers=headers)
+            body = connection.getresponse().read()
+            connection.close()
+            return body
+
+        # The hedge arrives before its primary: it still gets the hedge's reply.
+        assert get(1) == b"first hedge"
+        assert get(None) == b"first primary"
+        assert get(None) == b"second primary"
+        assert get(1) == b"ok"  # nothing scripted for it: the default

@@ -123,7 +123,8 @@ class HttpFaultContract(ContractBase):
         # resends on a broken connection by itself runs one race per send.
         config = self.config()
         races = 1 + self.framework_resends
-        hedge_server.script("/gone", *[Reply(fault="reset")] * (2 * races))
+        for _ in range(races):
+            hedge_server.script("/gone", Reply(fault="reset"), Reply(fault="reset"))
 
         async def scenario(client: Any) -> Any:
             return await _outcome(self.request(client, "GET", hedge_server.url_for("/gone")))

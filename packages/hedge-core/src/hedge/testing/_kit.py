@@ -25,6 +25,9 @@ __all__ = ["ContractBase", "ContractResponse", "EventRecorder"]
 T = TypeVar("T")
 _names = itertools.count()
 
+#: The kit marks hedges with this header, and its server scripts replies by it.
+ATTEMPT_HEADER = "x-hedge-attempt"
+
 
 @dataclass
 class ContractResponse:
@@ -76,7 +79,8 @@ class ContractBase:
     #: Whether the adapter supports streamed responses (and ``race_on="first_byte"``).
     supports_stream_response: ClassVar[bool] = True
     #: Seconds a "slow" attempt takes; hedges are sent after :attr:`hedge_delay`.
-    slow: ClassVar[float] = 5.0
+    #: (Longer than frameworks' default timeouts, e.g. httpx's 5 s: a slow attempt is always cancelled.)
+    slow: ClassVar[float] = 20.0
     hedge_delay: ClassVar[float] = 0.05
 
     # -- to implement ------------------------------------------------------------
@@ -115,8 +119,8 @@ class ContractBase:
 
     @pytest.fixture
     def hedge_server(self) -> Iterator[ScriptedServer]:
-        """A running :class:`ScriptedServer`, stopped after the test."""
-        with ScriptedServer() as server:
+        """A running :class:`ScriptedServer` matching replies by attempt, stopped after the test."""
+        with ScriptedServer(attempt_header=ATTEMPT_HEADER) as server:
             yield server
 
     @pytest.fixture
@@ -134,6 +138,7 @@ class ContractBase:
     def config(self, **changes: Any) -> HedgeConfig:
         """A config with a fixed hedge delay, an ample budget and its own Stats."""
         settings: dict[str, Any] = {
+            "attempt_header": ATTEMPT_HEADER,
             "min_delay": self.hedge_delay,
             "max_delay": self.hedge_delay,
             "warmup_delay": self.hedge_delay,

@@ -3,7 +3,11 @@
 The server runs its own asyncio loop on a background thread, so sync and
 async clients alike can use it. A test queues :class:`Reply` scripts per
 path: each request to that path takes the next reply in order (the default
-reply once the queue is empty). A reply can wait before its headers, wait
+reply once the queue is empty). Arrival order is not always attempt order
+on a loaded machine, so a server built with ``attempt_header`` (the header
+the client marks hedges with) matches by attempt instead: each
+:meth:`ScriptedServer.script` call scripts one request, its replies taken by
+attempt number (the primary, which carries no header, is attempt 0). A reply can wait before its headers, wait
 between headers and body, stream its body in chunks, wait until a number of
 requests have arrived (to finish several attempts in the same instant), or
 fail: reset the connection before the headers or in the middle of the body,
@@ -116,14 +120,22 @@ class ScriptedServer:
     Args:
         host: the address to listen on.
         default: the reply for requests with no script queued.
+        attempt_header: the request header carrying the attempt number
+            (``HedgeConfig.attempt_header``); when given, scripted replies are
+            matched by attempt rather than by arrival order.
     """
 
-    def __init__(self, host: str = "127.0.0.1", default: Reply | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", default: Reply | None = None, attempt_header: str | None = None
+    ) -> None:
         self.host = host
         self.port = 0
         self._default = default or Reply()
+        self._attempt_header = attempt_header.lower() if attempt_header else None
         self._lock = threading.Lock()
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
+        # With attempt_header: per path, scripted requests as {attempt: reply} not yet served.
+        self._by_attempt: dict[str, list[dict[int, Reply]]] = defaultdict(list)
         self._requests: list[Received] = []
         self._arrivals: dict[str, int] = defaultdict(int)
         self._open = 0
@@ -201,9 +213,16 @@ class ScriptedServer:
         return self.url + (path if path.startswith("/") else "/" + path)
 
     def script(self, path: str, *replies: Reply) -> None:
-        """Queue ``replies`` for the next requests to ``path``, in order."""
+        """Queue ``replies`` for the next requests to ``path``, in order.
+
+        With ``attempt_header``, the call scripts one request: its primary
+        gets ``replies[0]``, its first hedge ``replies[1]``, and so on.
+        """
         with self._lock:
-            self._scripts[path].extend(replies)
+            if self._attempt_header is None:
+                self._scripts[path].extend(replies)
+            else:
+                self._by_attempt[path].append(dict(enumerate(replies)))
 
     def set_default(self, reply: Reply) -> None:
         """Answer unscripted requests with ``reply`` from now on."""
@@ -214,6 +233,7 @@ class ScriptedServer:
         """Forget scripts and recorded requests (connection counts are kept)."""
         with self._lock:
             self._scripts.clear()
+            self._by_attempt.clear()
             self._requests.clear()
             self._arrivals.clear()
 
@@ -286,7 +306,7 @@ class ScriptedServer:
                 request = await self._read_request(reader, connection)
                 if request is None:
                     break
-                reply = self._next_reply(request.path)
+                reply = self._next_reply(request)
                 keep_alive, aborted = await self._respond(reader, writer, request, reply)
                 if not keep_alive:
                     break
@@ -303,9 +323,19 @@ class ScriptedServer:
             else:
                 writer.close()
 
-    def _next_reply(self, path: str) -> Reply:
+    def _next_reply(self, request: Received) -> Reply:
         with self._lock:
-            queue = self._scripts.get(path)
+            if self._attempt_header is not None:
+                try:
+                    attempt = int(request.headers.get(self._attempt_header, "0"))
+                except ValueError:
+                    attempt = 0
+                # The oldest scripted request whose reply for this attempt is still unserved.
+                for script in self._by_attempt.get(request.path, ()):
+                    if attempt in script:
+                        return script.pop(attempt)
+                return self._default
+            queue = self._scripts.get(request.path)
             if queue:
                 return queue.popleft()
             return self._default
