@@ -169,7 +169,9 @@ def _rows() -> list[nox.param]:
         tag = framework.tag
 
         def row(python: str, version: str, name: str, *extra: str, fw: Framework = framework) -> nox.param:
-            return nox.param(python, fw.package, fw.name, version, id=name, tags=[fw.tag, "matrix", *extra])
+            # Tagged by framework and by package: a release of hedge-httpx (`-t httpx`) runs httpx2 too.
+            tags = sorted({fw.tag, fw.package.removeprefix("hedge-"), "matrix", *extra})
+            return nox.param(python, fw.package, fw.name, version, id=name, tags=tags)
 
         rows.append(row(framework.floor_python, "floor", f"{tag}-floor", "quick", "ci"))
         rows.extend(row(framework.floor_python, version, f"{tag}-{version}") for version in framework.series)
@@ -218,7 +220,7 @@ def adapter(session: nox.Session, package: str, framework: str, version: str) ->
 # ---------------------------------------------------------------------------
 
 
-@nox.session(python=PYTHONS, tags=["ci"])
+@nox.session(python=PYTHONS, tags=["ci", "core"])
 def core(session: nox.Session) -> None:
     """hedge-core's tests (stdlib + pluggy only)."""
     session.install(*group("hedge-core", "test"), "-e", "./packages/hedge-core")
