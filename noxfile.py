@@ -294,7 +294,8 @@ def bench_tests(session: nox.Session) -> None:
 @nox.session(python=MAIN_PYTHON, tags=["ci"])
 def docs(session: nox.Session) -> None:
     """Build the documentation site in strict mode (a broken link or reference fails) and test it."""
-    session.install(*group("", "docs"), "-e", "./packages/hedge-core")
+    # pytest-asyncio too: the workspace's pytest settings name its options (--strict-config).
+    session.install(*group("", "docs"), "pytest-asyncio>=0.23", "-e", "./packages/hedge-core")
     session.run("pytest", "docs/tests", *session.posargs)
     session.env["NO_MKDOCS_2_WARNING"] = "1"
     session.run(
@@ -306,7 +307,8 @@ def docs(session: nox.Session) -> None:
 def example_plugin(session: nox.Session) -> None:
     """The third-party path: install the example plugin from its directory, list it, run the kit on it."""
     tests = nox.project.dependency_groups(nox.project.load_toml(EXAMPLE_PLUGIN / "pyproject.toml"), "test")
-    session.install("./packages/hedge-core", "./docs/examples/hedge-urllib3", *tests)
+    # pytest-asyncio too: the workspace's pytest settings name its options (--strict-config).
+    session.install("./packages/hedge-core", "./docs/examples/hedge-urllib3", *tests, "pytest-asyncio>=0.23")
     session.run("python", "-m", "hedge")
     session.run("pytest", "docs/examples/hedge-urllib3/tests", *session.posargs)
 

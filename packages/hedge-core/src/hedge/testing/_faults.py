@@ -236,15 +236,14 @@ class HttpFaultContract(ContractBase):
     def test_fault_many_requests_in_flight_on_one_client(self, hedge_server: ScriptedServer) -> None:
         # One client, many concurrent requests, one in twenty with a slow
         # primary: every caller gets its own answer and the counts add up.
+        # Under this load any primary may outlast the hedge delay, so every
+        # attempt of a request is scripted with that request's own body.
         config = self.config()
         count = IN_FLIGHT
         for index in range(count):
-            if index % 20 == 0:
-                hedge_server.script(
-                    f"/load/{index}", Reply(delay=self.slow, body=b"slow"), Reply(body=b"%d" % index)
-                )
-            else:
-                hedge_server.script(f"/load/{index}", Reply(body=b"%d" % index))
+            own = Reply(body=b"%d" % index)
+            first = Reply(delay=self.slow, body=b"slow") if index % 20 == 0 else own
+            hedge_server.script(f"/load/{index}", first, own, own, own)
 
         async def scenario(client: Any) -> list[Any]:
             requests = [self.request(client, "GET", hedge_server.url_for(f"/load/{i}")) for i in range(count)]
