@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hedge import HedgeConfig, Hedger, RequestInfo
+from hedge import HedgeConfig, Hedger, RequestInfo, _keys
 from hedge._keys import RELATIVE_TARGET
 
 
@@ -52,8 +52,29 @@ def test_relative_urls_resolve_against_a_base_url() -> None:
 
 
 def test_a_bad_port_is_an_error() -> None:
-    with pytest.raises(ValueError, match="[Pp]ort"):
-        RequestInfo.from_url("GET", "http://example.com:99999/")
+    for _ in range(2):  # every time: a failed parse is never remembered
+        with pytest.raises(ValueError, match="[Pp]ort"):
+            RequestInfo.from_url("GET", "http://example.com:99999/")
+
+
+def test_parsed_addresses_are_remembered_per_scheme_and_stay_bounded() -> None:
+    # One netloc under two schemes: each keeps its own default port.
+    assert RequestInfo.from_url("GET", "http://Example.com/a").target == "http://example.com:80"
+    assert RequestInfo.from_url("GET", "https://Example.com/a").target == "https://example.com:443"
+    assert RequestInfo.from_url("GET", "http://Example.com/b").target == "http://example.com:80"
+    for index in range(_keys._ADDRESSES_MAX + 10):
+        RequestInfo.from_url("GET", f"http://host-{index}.example/")
+    assert len(_keys._ADDRESSES) <= _keys._ADDRESSES_MAX
+
+
+def test_target_names_are_remembered_and_stay_bounded() -> None:
+    hedger = Hedger(HedgeConfig(max_keys=8), plugins=False)
+    ipv6 = RequestInfo("GET", "http", "::1", 9000, "/x")
+    assert hedger.key_for(ipv6) == hedger.key_for(ipv6) == "http://[::1]:9000"
+    for index in range(20):
+        info = RequestInfo("GET", "http", f"h{index}", 80, "/")
+        assert hedger.key_for(info) == f"http://h{index}:80"
+    assert len(hedger._target_names) <= 8
 
 
 def test_key_levels_and_key_func() -> None:

@@ -127,8 +127,10 @@ class ProportionalBudget:
             self._current = 0
             self._rotate_at = now + RESERVE_SECONDS
         self._current += 1
-        balance = self._balance + self._deposit
-        cap = self._cap()
+        deposit = self._deposit
+        balance = self._balance + deposit
+        # The reserve cap of _cap(), inlined: this runs once per eligible request.
+        cap = max(_UNIT, deposit * (self._current + self._previous)) if deposit else 0
         self._balance = balance if balance < cap else cap
 
     def try_withdraw(self, now: float) -> bool:

@@ -17,6 +17,9 @@ attempt of each request, timed from its own start:
 * nothing for fast failures (``RETRY``/``FATAL``: refused, reset, 503),
   nothing from hedges (selected samples: they exist because the primary was
   slow), nothing from requests that may not be hedged.
+
+Samples go into the key's estimator under the engine's state lock, the one
+that guards every key's state.
 """
 
 from __future__ import annotations
@@ -146,7 +149,8 @@ class Call:
     ) -> None:
         """Book an attempt that ended on its own with ``verdict``."""
         if index == 0 and verdict is Verdict.ACCEPT:
-            self.hedger._observe(self.state, now - started_at, now)
+            with self.hedger._lock:
+                self.state.estimator.observe(now - started_at, now)
         if verdict is not Verdict.ACCEPT and self.emit is not None:
             self.emit(
                 AttemptFailed(self.key, self.target, self.framework, index, verdict, error, now - started_at)
@@ -156,19 +160,27 @@ class Call:
         """Book a loser: cancelled in flight, or finished and released."""
         elapsed = now - started_at
         if index == 0 and not completed and elapsed >= self.delay:
-            self.hedger._observe(self.state, elapsed, now)
+            with self.hedger._lock:
+                self.state.estimator.observe(elapsed, now)
         if self.emit is not None:
             self.emit(AttemptLost(self.key, self.target, self.framework, index, elapsed, completed))
 
     # -- ending -------------------------------------------------------------
 
     def finish(
-        self, winner: int | None, verdict: Verdict | None, won_elapsed: float, cancelled: int, now: float
+        self,
+        winner: int | None,
+        verdict: Verdict | None,
+        won_elapsed: float,
+        cancelled: int,
+        now: float | None = None,
     ) -> None:
         """Count the request and announce its end.
 
         ``winner`` is the attempt whose outcome the caller gets (``None`` if
-        the caller left), ``verdict`` that outcome's verdict.
+        the caller left), ``verdict`` that outcome's verdict. ``now`` is the
+        clock reading the end is announced with, read here if omitted (and
+        only if someone listens).
         """
         hedges = self.started - 1
         if winner is None:
@@ -180,6 +192,8 @@ class Call:
         self.hedger.stats.record(self.key, outcome, hedges, self.denied, cancelled)
         emit = self.emit
         if emit is not None:
+            if now is None:
+                now = self.hedger._clock()
             if winner is not None and verdict is Verdict.ACCEPT:
                 emit(AttemptWon(self.key, self.target, self.framework, winner, won_elapsed))
             emit(

@@ -18,14 +18,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import NamedTuple, Optional
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
-__all__ = ["RELATIVE_TARGET", "RequestInfo", "default_port"]
+__all__ = ["RELATIVE_TARGET", "RequestInfo", "default_port", "endpoint_of"]
 
 RELATIVE_TARGET = "<relative>"
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _EMPTY: Mapping[str, str] = {}
+
+
+# (scheme, netloc) -> (host, port), for from_url. SplitResult's hostname and
+# port properties cost about a microsecond per URL, more than the split itself
+# (which urllib caches), and a client sends to few netlocs. Dropped whole when
+# full, so it stays bounded; a bad port raises before anything is stored.
+_ADDRESSES: dict[tuple[str, str], tuple[str, int | None]] = {}
+_ADDRESSES_MAX = 1024
+
+
+def _address(scheme: str, parts: SplitResult) -> tuple[str, int | None]:
+    key = (scheme, parts.netloc)
+    address = _ADDRESSES.get(key)
+    if address is None:
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port if host else None
+        if port is None and host:
+            port = _DEFAULT_PORTS.get(scheme)
+        address = (host, port)
+        if len(_ADDRESSES) >= _ADDRESSES_MAX:
+            _ADDRESSES.clear()
+        _ADDRESSES[key] = address
+    return address
 
 
 def default_port(scheme: str) -> int | None:
@@ -81,10 +104,7 @@ class RequestInfo(NamedTuple):
             url = urljoin(base_url, url)
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
-        host = (parts.hostname or "").rstrip(".")
-        port = parts.port if host else None
-        if port is None and host:
-            port = _DEFAULT_PORTS.get(scheme)
+        host, port = _address(scheme, parts)
         return cls(method.upper(), scheme, host, port, parts.path or "/", headers, framework)
 
     @property
@@ -102,8 +122,11 @@ class RequestInfo(NamedTuple):
     @property
     def endpoint(self) -> str:
         """The target followed by the path (never the query)."""
-        target = self.target
-        if target == RELATIVE_TARGET:
-            return target
-        path = self.path if self.path.startswith("/") else "/" + self.path
-        return target + path
+        return endpoint_of(self.target, self.path)
+
+
+def endpoint_of(target: str, path: str) -> str:
+    """The endpoint key of a request to ``path`` on ``target`` (see :attr:`RequestInfo.endpoint`)."""
+    if target == RELATIVE_TARGET:
+        return target
+    return target + (path if path.startswith("/") else "/" + path)

@@ -57,10 +57,13 @@ class BoundedLRU(Generic[K, V]):
 
     def get_or_create(self, key: K, factory: Callable[[], V]) -> V:
         """Return the entry for ``key`` (marked most recent), creating it with ``factory()``."""
-        value = self.touch(key)
+        data = self._data
+        value = data.get(key)
         if value is None:
             value = factory()
             self.insert(key, value)
+        else:
+            data.move_to_end(key)
         return value
 
     def get(self, key: K) -> V | None:

@@ -101,22 +101,6 @@ class _Counters:
         self.passthrough_requests = 0
         self.delay: float | None = None
 
-    def add(self, outcome: int, hedges: int, denied: int, cancelled: int) -> None:
-        self.total_requests += 1
-        if hedges:
-            self.hedged_requests += 1
-            self.hedges_sent += hedges
-        if outcome == PRIMARY_WIN:
-            self.primary_wins += 1
-        elif outcome == HEDGE_WIN:
-            self.hedge_wins += 1
-        elif outcome == FAILED:
-            self.errors += 1
-        else:
-            self.cancelled_requests += 1
-        self.budget_exhausted += denied
-        self.attempts_cancelled += cancelled
-
     def values(self) -> dict[str, int]:
         return {
             "total_requests": self.total_requests,
@@ -155,8 +139,25 @@ class Stats:
     def record(self, key: str, outcome: int, hedges: int = 0, denied: int = 0, cancelled: int = 0) -> None:
         """Count one finished eligible request. Called by the engine."""
         with self._lock:
-            self._total.add(outcome, hedges, denied, cancelled)
-            self._keys.get_or_create(key, _Counters).add(outcome, hedges, denied, cancelled)
+            # The global counters and the key's, updated alike (a loop, not a
+            # method call per set: this runs once per request).
+            for counters in (self._total, self._keys.get_or_create(key, _Counters)):
+                counters.total_requests += 1
+                if hedges:
+                    counters.hedged_requests += 1
+                    counters.hedges_sent += hedges
+                if outcome == PRIMARY_WIN:
+                    counters.primary_wins += 1
+                elif outcome == HEDGE_WIN:
+                    counters.hedge_wins += 1
+                elif outcome == FAILED:
+                    counters.errors += 1
+                else:
+                    counters.cancelled_requests += 1
+                if denied:
+                    counters.budget_exhausted += denied
+                if cancelled:
+                    counters.attempts_cancelled += cancelled
 
     def record_passthrough(self, key: str) -> None:
         """Count one request that was sent once because it may not be hedged."""
