@@ -48,7 +48,7 @@ from aiohttp import (
 )
 
 from hedge import Classifier, Judgement, RetryAfter, Verdict
-from hedge.http import judge_status
+from hedge.http import RETRYABLE_STATUSES, judge_status
 
 __all__ = ["AiohttpClassifier"]
 
@@ -67,7 +67,11 @@ class AiohttpClassifier(Classifier[ClientResponse]):
 
     def classify_result(self, result: ClientResponse) -> Judgement:
         """502/503/504 are ``RETRY`` (with ``Retry-After`` as pushback); anything else ``ACCEPT``."""
-        return judge_status(result.status, result.headers.get("Retry-After"))
+        status = result.status
+        if status not in RETRYABLE_STATUSES:
+            # Retry-After only matters on 502-504: no header lookup for the usual answer.
+            return Verdict.ACCEPT
+        return judge_status(status, result.headers.get("Retry-After"))
 
     def classify_error(self, error: BaseException) -> Judgement:
         """Judge an exception an attempt raised (see the module docstring)."""

@@ -188,7 +188,7 @@ class HedgedAsyncTransport(_Hedging[InnerT], Generic[RequestT, ResponseT, InnerT
         if attempt.index:
             request = self._copy(request, body, attempt)
         response = await self._inner.handle_async_request(request)
-        if self._should_peek(response):
+        if self._peek and self._should_peek(response):
             try:
                 await self._flavor.streams.peek_async(response)
             except BaseException:
@@ -260,7 +260,7 @@ class HedgedSyncTransport(_Hedging[InnerT], Generic[RequestT, ResponseT, InnerT]
         if attempt.cancelled:
             raise AttemptAbandoned("the hedged attempt was given up before it started")
         response = self._inner.handle_request(self._copy(request, body, attempt, abort.trace))
-        if self._should_peek(response):
+        if self._peek and self._should_peek(response):
             try:
                 abort.attach(response)
                 self._flavor.streams.peek_sync(response)

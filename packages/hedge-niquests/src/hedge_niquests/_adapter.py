@@ -377,9 +377,10 @@ class AsyncHedgedHTTPAdapter(_CacheForwarding, AsyncBaseAdapter):
             watch = ConnectionWatch()
             # The exchange runs as its own task, shielded: a cancellation of
             # this attempt never lands inside urllib3-future (see _abort).
-            work = asyncio.ensure_future(exchange(prepared, watch.wrap_async(callback)))
+            handed: asyncio.Future[AsyncResponse] = asyncio.get_running_loop().create_future()
+            work = asyncio.ensure_future(_hand_over(exchange(prepared, watch.wrap_async(callback)), handed))
             try:
-                response = await asyncio.shield(work)
+                response = await handed
             except asyncio.CancelledError:
                 self._abandon(work, watch)
                 raise
@@ -396,7 +397,7 @@ class AsyncHedgedHTTPAdapter(_CacheForwarding, AsyncBaseAdapter):
             release=_aclose,
         )
 
-    def _abandon(self, work: asyncio.Future[AsyncResponse], watch: ConnectionWatch) -> None:
+    def _abandon(self, work: asyncio.Future[AsyncResponse | None], watch: ConnectionWatch) -> None:
         """Stop an exchange whose attempt was cancelled, and close what it produces.
 
         An HTTP/1.1 exchange is cut off by shutting its socket down, so that
@@ -410,11 +411,14 @@ class AsyncHedgedHTTPAdapter(_CacheForwarding, AsyncBaseAdapter):
         self._pending.add(work)
         work.add_done_callback(self._exchange_ended)
 
-    def _exchange_ended(self, work: asyncio.Future[AsyncResponse]) -> None:
+    def _exchange_ended(self, work: asyncio.Future[AsyncResponse | None]) -> None:
         self._pending.discard(work)
         if work.cancelled() or work.exception() is not None:
             return
-        closing = asyncio.ensure_future(_close_quietly(work.result()))
+        response = work.result()
+        if response is None:
+            return  # it failed; the failure was handed to the attempt, which is gone
+        closing = asyncio.ensure_future(_close_quietly(response))
         self._pending.add(closing)
         closing.add_done_callback(self._pending.discard)
 
@@ -443,6 +447,37 @@ class AsyncHedgedHTTPAdapter(_CacheForwarding, AsyncBaseAdapter):
 
 def _close(response: Response) -> None:
     response.close()
+
+
+async def _hand_over(
+    exchange: Awaitable[AsyncResponse], handed: asyncio.Future[AsyncResponse]
+) -> AsyncResponse | None:
+    """Run ``exchange`` (in a task of its own) and hand its outcome to ``handed`` as it ends.
+
+    What ``asyncio.shield`` does for the attempt waiting on ``handed``: its
+    cancellation stops the wait, never the exchange. Done here because
+    shield hands the outcome over from a done-callback, one event-loop
+    iteration after the exchange ends; that iteration was measured at
+    about an eighth of what hedging adds to a niquests request.
+
+    Returns:
+        the response, for an attempt abandoned meanwhile (see
+        :meth:`AsyncHedgedHTTPAdapter._abandon`); ``None`` if the exchange
+        failed, its error having gone to ``handed``.
+    """
+    try:
+        response = await exchange
+    except asyncio.CancelledError:
+        if not handed.done():
+            handed.cancel()
+        raise
+    except Exception as exc:  # noqa: BLE001 - handed over, raised by the attempt
+        if not handed.done():
+            handed.set_exception(exc)
+        return None
+    if not handed.done():
+        handed.set_result(response)
+    return response
 
 
 async def _close_quietly(response: AsyncResponse) -> None:

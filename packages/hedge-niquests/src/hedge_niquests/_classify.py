@@ -33,7 +33,7 @@ from niquests.exceptions import (
 )
 
 from hedge import Classifier, Judgement, Verdict
-from hedge.http import judge_status
+from hedge.http import RETRYABLE_STATUSES, judge_status
 
 __all__ = ["NiquestsClassifier"]
 
@@ -52,7 +52,9 @@ class NiquestsClassifier(Classifier[_AnyResponse]):
     def classify_result(self, result: _AnyResponse) -> Judgement:
         """Judge a response by its status (and ``Retry-After``)."""
         status = result.status_code
-        if status is None:
+        if status not in RETRYABLE_STATUSES:
+            # Also a lazy (multiplexed) response, which has no status yet. Retry-After
+            # only matters on 502-504: no header lookup for the usual answer.
             return Verdict.ACCEPT
         return judge_status(status, result.headers.get("Retry-After"))
 

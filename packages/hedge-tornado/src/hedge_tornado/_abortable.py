@@ -91,6 +91,10 @@ class AbortableConnection(_HTTPConnection):
     def __init__(self, client: Optional[SimpleAsyncHTTPClient], request: Any, *args: Any) -> None:  # noqa: UP045
         self._hedge_exchange = exchange_of(request)
         self._hedge_aborted = False
+        # Whether the response headers received last are a redirect tornado
+        # follows: decided once per response rather than on every body chunk
+        # (tornado's check reads the request's settings through its proxy).
+        self._hedge_redirect = False
         # Schedules run() for the next loop iteration: registering below comes first.
         super().__init__(client, request, *args)
         exchange = self._hedge_exchange
@@ -174,18 +178,19 @@ class AbortableConnection(_HTTPConnection):
         headers: httputil.HTTPHeaders,
     ) -> None:
         await super().headers_received(first_line, headers)
+        self._hedge_redirect = self._should_follow_redirect()
         exchange = self._hedge_exchange
         if (
             exchange is not None
             and isinstance(first_line, httputil.ResponseStartLine)
             and first_line.code >= 200  # an interim 1xx is not the answer
-            and not self._should_follow_redirect()  # nor is a hop tornado follows
+            and not self._hedge_redirect  # nor is a hop tornado follows
         ):
             exchange.headers_received(first_line.code, headers)
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         exchange = self._hedge_exchange
-        if exchange is None or self._should_follow_redirect():
+        if exchange is None or self._hedge_redirect:
             return super().data_received(chunk)
         exchange.body_started()
         if exchange.committed or self.request.streaming_callback is None:
@@ -203,6 +208,6 @@ class AbortableConnection(_HTTPConnection):
 
     def finish(self) -> None:
         exchange = self._hedge_exchange
-        if exchange is not None and not self._should_follow_redirect():
+        if exchange is not None and not self._hedge_redirect:
             exchange.body_started()  # an empty body ends at once: that is its first byte
         super().finish()
