@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import os
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import niquests
@@ -47,6 +50,18 @@ def no_leaks(caught: list[warnings.WarningMessage]) -> list[str]:
     return [str(w.message) for w in caught]
 
 
+def open_sockets() -> int:
+    """Socket descriptors this process holds (the server's, on its own thread, included)."""
+    descriptors = Path("/proc/self/fd")
+    if not descriptors.is_dir():
+        pytest.skip("counting descriptors needs /proc (Linux)")
+    count = 0
+    for entry in descriptors.iterdir():
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone by now
+            count += os.readlink(entry).startswith("socket:")
+    return count
+
+
 # -- connections: losers closed, pools returned, nothing left open -------------------------
 
 
@@ -56,10 +71,15 @@ def test_async_races_leave_no_connection_open(real_server: RealServer) -> None:
     async def main() -> tuple[list[bytes], int]:
         async with HedgedNiquestsSession(config=config()) as session:
             bodies = [(await session.get(real_server.url_for("/race"))).content or b"" for _ in range(races)]
-            # Losers were cancelled on the wire: the server saw every primary leave.
-            assert real_server.wait_until(lambda s: sum(x.left for x in s.to("/race")) == races)
+            # Losers were cut off on the wire: the server saw every primary leave
+            # (waited for on a thread: the loop closes what was cut off).
+            left = await asyncio.to_thread(
+                real_server.wait_until, lambda s: sum(x.left for x in s.to("/race")) == races
+            )
+            assert left
             return bodies, real_server.open_connections
 
+    sockets_before = open_sockets()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bodies, open_at_rest = asyncio.run(main())
@@ -69,6 +89,8 @@ def test_async_races_leave_no_connection_open(real_server: RealServer) -> None:
     assert open_at_rest <= 2
     assert real_server.wait_until(lambda s: s.open_connections == 0)
     assert not any(s.answered for s in real_server.to("/race") if s.attempt is None)
+    # The client holds no descriptor of a cut-off loser either (the server's side is closed).
+    assert open_sockets() <= sockets_before
 
 
 def test_sync_races_leave_no_connection_open(real_server: RealServer) -> None:

@@ -53,7 +53,15 @@ _SINGLE_REQUEST_PROTOCOLS = frozenset({"HTTP/1.1", "HTTP/1.0", "HTTP/0.9"})
 
 
 def _shutdown(sock: Any) -> None:
-    """Shut down both directions of ``sock`` (a socket, or urllib3-future's async socket)."""
+    """Cut ``sock`` off: a socket both ways, urllib3-future's async socket for reading only.
+
+    Reading alone is enough to end an async exchange: its pending read sees
+    the end of the stream, and urllib3-future closes the connection, which
+    the server sees at once. Shutting down writing too would leak the
+    descriptor: urllib3-future's async close shuts the socket down again,
+    which fails on a connection shut both ways, and its handler for that
+    failure detaches the descriptor instead of closing it.
+    """
     with contextlib.suppress(OSError, ValueError):
         if isinstance(sock, socket.socket):
             # socket.socket's own shutdown: SSLSocket.shutdown would also drop
@@ -65,7 +73,7 @@ def _shutdown(sock: Any) -> None:
             # A shutdown acts on the connection, so a duplicate descriptor
             # reaches it without touching the owner's object.
             with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
-                duplicate.shutdown(socket.SHUT_RDWR)
+                duplicate.shutdown(socket.SHUT_RD)  # not SHUT_RDWR: see above
 
 
 class ConnectionWatch:
