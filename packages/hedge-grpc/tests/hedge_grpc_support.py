@@ -9,12 +9,23 @@ pushback, stream shape), by attempt number: the tests' clients mark hedges
 with ``x-hedge-attempt`` metadata, so the plan never depends on the order in
 which the server's threads pick the attempts up. The server records what each attempt saw (:class:`Seen`):
 metadata, the deadline it was given, and whether it was cancelled.
+
+Two plan fields serve the fault tests: ``gate`` holds attempts until a
+number of them have arrived and then lets them all go at once (attempts
+that finish in the same instant), and ``break_after`` ends a stream with an
+error status after some messages (a stream broken once the race is decided).
+:class:`ResettingProxy` sits between a client and a server and resets their
+connections on demand (TCP RST).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import queue
+import selectors
+import socket
+import struct
 import sys
 import threading
 import time
@@ -31,6 +42,7 @@ import grpc.aio
 PROTOS = Path(__file__).parent / "protos"
 SLOW = 30.0  # "never answers" in a test: always cancelled long before
 MARKER = "x-hedge-attempt"  # the attempt metadata the tests' clients add to hedges
+SERVER_THREADS = "catalog-server"  # name prefix of the sync server's handler threads
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,11 @@ class Plan:
         pushback: a ``grpc-retry-pushback-ms`` trailer value, sent as is.
         messages: messages in a stream.
         interval: seconds between stream messages.
+        gate: when set, the attempt waits until this many attempts of its
+            request have arrived; then all of them go on together (before
+            ``delay``).
+        break_after: streams only: after this many messages, end the stream
+            with ``code`` (which must then be an error status).
     """
 
     delay: float = 0.0
@@ -52,6 +69,13 @@ class Plan:
     pushback: str | None = None
     messages: int = 3
     interval: float = 0.0
+    gate: int = 0
+    break_after: int | None = None
+
+    @property
+    def fails_at_once(self) -> bool:
+        """Whether the status ``code`` ends the call before any message."""
+        return self.code is not grpc.StatusCode.OK and self.break_after is None
 
 
 @dataclass
@@ -175,10 +199,22 @@ def _arrive_aio(script: Script, method: str, request: Any, context: Any) -> tupl
 
 def aio_servicer(script: Script, pb2: ModuleType, pb2_grpc: ModuleType) -> Any:
     """An asyncio Catalog servicer that follows ``script``."""
+    gates: dict[str, asyncio.Event] = {}
+
+    async def gate(plan: Plan, seen: Seen) -> None:
+        # Every handler runs on the server's loop: the attempts held here all
+        # resume in the same loop iteration once the last one has arrived.
+        if not plan.gate:
+            return
+        opened = gates.setdefault(seen.id, asyncio.Event())
+        if len(script.of(seen.id)) >= plan.gate:
+            opened.set()
+        await opened.wait()
 
     async def unary(method: str, request: Any, context: Any) -> Any:
         plan, seen = _arrive_aio(script, method, request, context)
         try:
+            await gate(plan, seen)
             await asyncio.sleep(plan.delay)
         except asyncio.CancelledError:
             seen.cancelled = True
@@ -193,12 +229,18 @@ def aio_servicer(script: Script, pb2: ModuleType, pb2_grpc: ModuleType) -> Any:
     async def stream(method: str, request: Any, context: Any) -> Any:
         plan, seen = _arrive_aio(script, method, request, context)
         try:
+            await gate(plan, seen)
             await asyncio.sleep(plan.delay)
-            if plan.code is not grpc.StatusCode.OK:
+            if plan.fails_at_once:
                 seen.completed = True
                 await context.abort(plan.code, _details(plan, seen), trailing_metadata=_trailers(plan, seen))
             await context.send_initial_metadata((("served-attempt", str(seen.attempt)),))
             for seq in range(plan.messages):
+                if seq == plan.break_after:
+                    seen.completed = True
+                    await context.abort(
+                        plan.code, _details(plan, seen), trailing_metadata=_trailers(plan, seen)
+                    )
                 if seq:
                     await asyncio.sleep(plan.interval)
                 yield pb2.Item(id=request.id, attempt=seen.attempt, seq=seq)
@@ -245,6 +287,22 @@ async def start_aio_server(script: Script, pb2: ModuleType, pb2_grpc: ModuleType
 
 def sync_servicer(script: Script, pb2: ModuleType, pb2_grpc: ModuleType) -> Any:
     """A thread-pool Catalog servicer that follows ``script``; waits end early when the RPC ends."""
+    gates: dict[str, threading.Event] = {}
+    gates_lock = threading.Lock()
+
+    def gate(plan: Plan, seen: Seen, ended: threading.Event) -> bool:
+        """Hold the attempt at its gate; ``False`` if the RPC ended meanwhile."""
+        if not plan.gate:
+            return True
+        with gates_lock:
+            opened = gates.setdefault(seen.id, threading.Event())
+        if len(script.of(seen.id)) >= plan.gate:
+            opened.set()
+        # The threads held here are all woken by the one set().
+        while not opened.wait(0.05):
+            if ended.is_set():
+                return False
+        return True
 
     def arrive(method: str, request: Any, context: Any) -> tuple[Plan, Seen, threading.Event]:
         plan, seen = script.arrive(method, request.id, context)
@@ -261,7 +319,7 @@ def sync_servicer(script: Script, pb2: ModuleType, pb2_grpc: ModuleType) -> Any:
 
     def unary(method: str, request: Any, context: Any) -> Any:
         plan, seen, ended = arrive(method, request, context)
-        if ended.wait(plan.delay):
+        if not gate(plan, seen, ended) or ended.wait(plan.delay):
             return pb2.Item()
         seen.completed = True
         if plan.code is not grpc.StatusCode.OK:
@@ -273,14 +331,18 @@ def sync_servicer(script: Script, pb2: ModuleType, pb2_grpc: ModuleType) -> Any:
 
     def stream(method: str, request: Any, context: Any) -> Any:
         plan, seen, ended = arrive(method, request, context)
-        if ended.wait(plan.delay):
+        if not gate(plan, seen, ended) or ended.wait(plan.delay):
             return
-        if plan.code is not grpc.StatusCode.OK:
+        if plan.fails_at_once:
             seen.completed = True
             context.set_trailing_metadata(_trailers(plan, seen))
             context.abort(plan.code, _details(plan, seen))
         context.send_initial_metadata((("served-attempt", str(seen.attempt)),))
         for seq in range(plan.messages):
+            if seq == plan.break_after:
+                seen.completed = True
+                context.set_trailing_metadata(_trailers(plan, seen))
+                context.abort(plan.code, _details(plan, seen))
             if seq and ended.wait(plan.interval):
                 return
             yield pb2.Item(id=request.id, attempt=seen.attempt, seq=seq)
@@ -308,7 +370,8 @@ def sync_servicer(script: Script, pb2: ModuleType, pb2_grpc: ModuleType) -> Any:
 
 
 def start_sync_server(script: Script, pb2: ModuleType, pb2_grpc: ModuleType) -> tuple[Any, int]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+    # Named threads, so that leak checks can tell the server's workers from the client's.
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix=SERVER_THREADS))
     pb2_grpc.add_CatalogServicer_to_server(sync_servicer(script, pb2, pb2_grpc), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
@@ -321,3 +384,111 @@ def metadata_value(metadata: Sequence[Any] | None, key: str) -> Any:
         if entry_key == key:
             return value
     return None
+
+
+# ---------------------------------------------------------------------------
+# A proxy whose connections can be reset
+# ---------------------------------------------------------------------------
+
+
+class ResettingProxy:
+    """A TCP proxy on 127.0.0.1 in front of a server, whose connections a test can reset.
+
+    :meth:`reset` aborts every connection open through it, sending a TCP RST
+    both ways (as when a middlebox or a host drops them); connections made
+    afterwards are proxied as before. One thread does everything, so a reset
+    never races the forwarding.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = ("127.0.0.1", upstream_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.target = f"127.0.0.1:{self.port}"
+        self.resets = 0
+        self._wake, self._waker = socket.socketpair()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._listener, selectors.EVENT_READ)
+        self._selector.register(self._wake, selectors.EVENT_READ)
+        self._peers: dict[socket.socket, socket.socket] = {}
+        self._commands: queue.SimpleQueue[tuple[str, threading.Event]] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"{SERVER_THREADS}-proxy", daemon=True)
+        self._thread.start()
+
+    def reset(self) -> None:
+        """Abort every open connection, and return once they are."""
+        self._command("reset")
+
+    def close(self) -> None:
+        """Abort every connection and stop listening."""
+        self._command("close")
+        self._thread.join()
+
+    def _command(self, name: str) -> None:
+        done = threading.Event()
+        self._commands.put((name, done))
+        self._waker.send(b"!")
+        if not done.wait(20.0):
+            raise AssertionError(f"the proxy did not {name}")
+
+    def _run(self) -> None:
+        while True:
+            for key, _ in self._selector.select():
+                sock: Any = key.fileobj
+                if sock is self._listener:
+                    self._accept()
+                elif sock is self._wake:
+                    if not self._obey():
+                        return
+                elif sock in self._peers:  # not closed earlier in this round
+                    self._forward(sock)
+
+    def _accept(self) -> None:
+        client, _ = self._listener.accept()
+        try:
+            upstream = socket.create_connection(self.upstream)
+        except OSError:
+            client.close()
+            return
+        self._peers[client], self._peers[upstream] = upstream, client
+        for sock in (client, upstream):
+            self._selector.register(sock, selectors.EVENT_READ)
+
+    def _forward(self, sock: socket.socket) -> None:
+        peer = self._peers[sock]
+        try:
+            data = sock.recv(65536)
+            if data:
+                peer.sendall(data)
+                return
+        except OSError:
+            pass
+        for end in (sock, peer):  # one side left: close the other in order
+            self._drop(end, abort=False)
+
+    def _obey(self) -> bool:
+        self._wake.recv(64)
+        running = True
+        while True:
+            try:
+                name, done = self._commands.get_nowait()
+            except queue.Empty:
+                return running
+            for sock in list(self._peers):
+                self._drop(sock, abort=True)
+            self.resets += 1
+            if name == "close":
+                running = False
+                for sock in (self._listener, self._wake, self._waker):
+                    sock.close()
+                self._selector.close()
+            done.set()
+
+    def _drop(self, sock: socket.socket, abort: bool) -> None:
+        if self._peers.pop(sock, None) is None:
+            return
+        self._selector.unregister(sock)
+        if abort:
+            # Linger on, with a zero timeout: close() sends RST instead of FIN.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()

@@ -24,14 +24,17 @@ of a hedged call resolves then (for a unary call, with the response).
 Calls that may not be hedged go straight through: the interceptor returns
 ``await continuation(...)`` untouched, at the cost of one eligibility check.
 
-Deadlines: grpc.aio turns ``timeout`` into a deadline when each call starts,
-so every attempt is given the caller's *remaining* time, never a fresh one.
+Deadlines: grpc.aio turns ``timeout`` into a deadline when each call starts.
+The primary is sent with the caller's details untouched, as without the
+interceptor; each hedge is given the caller's *remaining* time, never a
+fresh one.
 Cancelling the caller's call (or closing the channel) cancels the
 interceptor's task, which cancels every attempt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -61,37 +64,92 @@ else:
 
 
 class _Plan:
-    """One intercepted call, prepared: its description and how to build each attempt's details."""
+    """One intercepted call that may be hedged: its description, and how each attempt sends it.
 
-    __slots__ = ("attempt_key", "deadline", "details", "info", "metadata", "override", "safe")
+    The primary sends the call's own details untouched (its deadline starts
+    with it, as without the interceptor); a hedge sends a copy with the
+    caller's remaining time and, if configured, the attempt marker. ``send``
+    methods are bound methods rather than closures: one object per call.
+    """
+
+    __slots__ = (
+        "attempt_key",
+        "continuation",
+        "deadline",
+        "details",
+        "info",
+        "metadata",
+        "non_fatal",
+        "override",
+        "request",
+        "safe",
+    )
 
     def __init__(
         self,
+        continuation: Callable[[Any, Any], Awaitable[Any]],
         details: Any,
+        request: Any,
         info: RequestInfo,
         metadata: grpc.aio.Metadata | None,
         override: bool | None,
         safe: bool,
-        attempt_key: str | None,
+        policy: GrpcPolicy,
     ) -> None:
+        self.continuation = continuation
         self.details = details
+        self.request = request
         self.info = info
         self.metadata = metadata
         self.override = override
         self.safe = safe
-        self.attempt_key = attempt_key
+        self.attempt_key = policy.attempt_key
+        self.non_fatal = policy.non_fatal
         timeout = details.timeout
         self.deadline = None if timeout is None else time.monotonic() + timeout
 
     def details_for(self, attempt: Attempt) -> Any:
-        """The call details of ``attempt``: the remaining time, and the attempt marker on hedges."""
+        """The call details ``attempt`` sends (see the class docstring)."""
+        if not attempt.index:
+            return self.details
         timeout = None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
         metadata = self.metadata
-        if attempt.index and self.attempt_key is not None:
+        if self.attempt_key is not None:
             entries = list(metadata) if metadata is not None else []
             entries.append((self.attempt_key, str(attempt.index)))
             metadata = grpc.aio.Metadata(*entries)
         return _replace(self.details, timeout=timeout, metadata=metadata)
+
+    async def send_unary(self, attempt: Attempt) -> UnaryOutcome:
+        """One attempt of a unary call: its call, once it has ended, with its status."""
+        call = await self.continuation(self.details_for(attempt), self.request)
+        try:
+            await call
+        except grpc.aio.AioRpcError:
+            pass  # the status stays on the call, which is judged below
+        except BaseException:
+            call.cancel()
+            raise
+        code = await call.code()
+        trailing = await call.trailing_metadata() if code in self.non_fatal else None
+        return UnaryOutcome(call, code, trailing)
+
+    async def send_stream(self, attempt: Attempt) -> StreamOpening:
+        """One attempt of a server-streaming call: its call, once its first message (or end) is in."""
+        call = await self.continuation(self.details_for(attempt), self.request)
+        iterator = call.__aiter__()
+        try:
+            first = await iterator.__anext__()
+        except StopAsyncIteration:
+            return StreamOpening(call, iterator, NOTHING, code=grpc.StatusCode.OK)
+        except grpc.aio.AioRpcError as error:
+            code = error.code()
+            trailing = error.trailing_metadata() if code in self.non_fatal else None
+            return StreamOpening(call, iterator, NOTHING, error=error, code=code, trailing_metadata=trailing)
+        except BaseException:
+            call.cancel()
+            raise
+        return StreamOpening(call, iterator, first)
 
 
 def _replace(details: Any, **changes: Any) -> Any:
@@ -149,7 +207,7 @@ class _AioInterceptor:
         """Release the engine's resources (nothing to do for asyncio; kept for symmetry)."""
         self._policy.close()
 
-    def _prepare(self, continuation: Any, details: Any) -> tuple[Any, _Plan | None]:
+    def _prepare(self, continuation: Any, details: Any, request: Any) -> tuple[Any, _Plan | None]:
         """The details to send (override entry removed) and the plan, ``None`` if not hedged."""
         policy = self._policy
         method = details.method
@@ -159,16 +217,17 @@ class _AioInterceptor:
         if metadata is not None:
             if not isinstance(metadata, grpc.aio.Metadata):
                 metadata = grpc.aio.Metadata(*metadata)
+                details = _replace(details, metadata=metadata)
             if HEDGE_METADATA_KEY in metadata:
                 override = read_override(metadata[HEDGE_METADATA_KEY])
                 metadata = grpc.aio.Metadata(*[(k, v) for k, v in metadata if k != HEDGE_METADATA_KEY])
-            details = _replace(details, metadata=metadata)
+                details = _replace(details, metadata=metadata)
         info = policy.request_info(full_method, continuation, metadata)
         safe = policy.is_safe(full_method)
         if not policy.hedger.is_eligible(info, hedge=override, safe=safe):
             policy.passthrough(info)
             return details, None
-        return details, _Plan(details, info, metadata, override, safe, policy.attempt_key)
+        return details, _Plan(continuation, details, request, info, metadata, override, safe, policy)
 
 
 class HedgedUnaryInterceptor(_AioInterceptor, _UnaryUnaryClientInterceptor):
@@ -207,27 +266,12 @@ class HedgedUnaryInterceptor(_AioInterceptor, _UnaryUnaryClientInterceptor):
         request: Any,
     ) -> Any:
         """Run the call as a race and return the winning attempt's call (see the module docstring)."""
-        details, plan = self._prepare(continuation, client_call_details)
+        details, plan = self._prepare(continuation, client_call_details, request)
         if plan is None:
             return await continuation(details, request)
         policy = self._policy
-        non_fatal = policy.non_fatal
-
-        async def send(attempt: Attempt) -> UnaryOutcome:
-            call = await continuation(plan.details_for(attempt), request)
-            try:
-                await call
-            except grpc.aio.AioRpcError:
-                pass  # the status stays on the call, which is judged below
-            except BaseException:
-                call.cancel()
-                raise
-            code = await call.code()
-            trailing = await call.trailing_metadata() if code in non_fatal else None
-            return UnaryOutcome(call, code, trailing)
-
         outcome = await policy.hedger.run(
-            plan.info, send, hedge=plan.override, safe=plan.safe, classifier=policy.classifier
+            plan.info, plan.send_unary, hedge=plan.override, safe=plan.safe, classifier=policy.classifier
         )
         return outcome.call
 
@@ -249,39 +293,26 @@ class HedgedServerStreamInterceptor(_AioInterceptor, _UnaryStreamClientIntercept
         request: Any,
     ) -> Any:
         """Race the call on its first message; return the winner as a :class:`HedgedUnaryStreamCall`."""
-        details, plan = self._prepare(continuation, client_call_details)
+        details, plan = self._prepare(continuation, client_call_details, request)
         if plan is None:
             return await continuation(details, request)
         policy = self._policy
-        non_fatal = policy.non_fatal
-
-        async def send(attempt: Attempt) -> StreamOpening:
-            call = await continuation(plan.details_for(attempt), request)
-            iterator = call.__aiter__()
-            try:
-                first = await iterator.__anext__()
-            except StopAsyncIteration:
-                return StreamOpening(call, iterator, NOTHING, code=grpc.StatusCode.OK)
-            except grpc.aio.AioRpcError as error:
-                code = error.code()
-                trailing = error.trailing_metadata() if code in non_fatal else None
-                return StreamOpening(
-                    call, iterator, NOTHING, error=error, code=code, trailing_metadata=trailing
-                )
-            except BaseException:
-                call.cancel()
-                raise
-            return StreamOpening(call, iterator, first)
-
         opening = await policy.hedger.run(
             plan.info,
-            send,
+            plan.send_stream,
             hedge=plan.override,
             safe=plan.safe,
             classifier=policy.classifier,
             release=_release_opening,
         )
-        return HedgedUnaryStreamCall(opening)
+        stream = HedgedUnaryStreamCall(opening)
+        task = asyncio.current_task()
+        if task is not None:
+            # A cancellation requested while the race ended (from code it ran synchronously,
+            # such as an event observer) lands after this return: the task ends cancelled and
+            # grpc drops the winner unseen. It must then be cancelled on the wire.
+            task.add_done_callback(stream._cancel_if_dropped)
+        return stream
 
 
 def _release_opening(opening: StreamOpening) -> Awaitable[None] | None:
@@ -341,10 +372,18 @@ class HedgedUnaryStreamCall(_UnaryStreamCall):
     # -- the call ------------------------------------------------------------
 
     def cancel(self) -> bool:
-        return bool(self._call.cancel())
+        cancelled = bool(self._call.cancel())
+        if cancelled:
+            # grpc's own stream yields nothing more once cancelled: drop the held first message.
+            self._first = NOTHING
+        return cancelled
 
     def cancelled(self) -> bool:
         return bool(self._call.cancelled())
+
+    def _cancel_if_dropped(self, task: asyncio.Future[Any]) -> None:
+        if task.cancelled():
+            self._call.cancel()
 
     def done(self) -> bool:
         return bool(self._call.done())

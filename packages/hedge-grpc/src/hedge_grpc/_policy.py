@@ -187,6 +187,7 @@ class GrpcPolicy:
         self.classifier = GrpcClassifier(self.non_fatal)
         self.declared = IdempotencyTable()
         self._targets: dict[str, tuple[str, int | None]] = {}
+        self._infos: dict[tuple[str | None, str], RequestInfo] = {}
         self._lock = threading.Lock()
 
     def is_safe(self, full_method: str) -> bool:
@@ -200,13 +201,36 @@ class GrpcPolicy:
     def request_info(
         self, full_method: str, continuation: Any, headers: Mapping[str, Any] | None
     ) -> RequestInfo:
-        """Describe one call: ``grpc://host:port`` of its channel, path = the full method."""
+        """Describe one call: ``grpc://host:port`` of its channel, path = the full method.
+
+        A call without metadata is described by its channel and method alone,
+        so that description is built once and reused (bounded, like the
+        parsed targets): most calls carry no metadata.
+        """
+        target = None if self.fixed_target is not None else channel_target(continuation)
+        bare = not headers  # grpc.aio's Metadata sums its entries to answer this: ask once
+        if bare:
+            cached = self._infos.get((target, full_method))
+            if cached is not None:
+                return cached
         location = self.fixed_target
         if location is None:
-            target = channel_target(continuation)
             location = self._parse(target) if target is not None else (UNKNOWN_HOST, None)
         host, port = location
-        return RequestInfo(full_method, "grpc", host, port, full_method, headers or _EMPTY, FRAMEWORK)
+        info = RequestInfo(
+            full_method,
+            "grpc",
+            host,
+            port,
+            full_method,
+            _EMPTY if bare or headers is None else headers,
+            FRAMEWORK,
+        )
+        if bare:
+            with self._lock:
+                if len(self._infos) < _MAX_TARGETS:
+                    self._infos[target, full_method] = info
+        return info
 
     def passthrough(self, info: RequestInfo) -> None:
         """Count a call that is not hedged."""

@@ -581,7 +581,11 @@ class HedgedResponseStream(grpc.Call, _Future):
     # -- grpc.Future ---------------------------------------------------------
 
     def cancel(self) -> bool:
-        return bool(self._call.cancel())
+        cancelled = bool(self._call.cancel())
+        if cancelled:
+            # grpc's own stream yields nothing more once cancelled: drop the held first message.
+            self._first = NOTHING
+        return cancelled
 
     def cancelled(self) -> bool:
         return bool(self._call.cancelled())
