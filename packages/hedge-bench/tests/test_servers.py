@@ -8,6 +8,7 @@ import pytest
 
 from hedge_bench import TwoPointModel, Workload
 from hedge_bench._servers import GRPC_METHOD, ServerCounts, ServerProcess, request_path
+from hedge_bench._workload import UniformModel
 
 # Fast attempts take 1 ms; slow ones 60 s and are always abandoned by the test, never awaited.
 WORKLOAD = Workload(TwoPointModel(1.0, 60_000.0, 0.5), 4)
@@ -127,3 +128,69 @@ def test_server_process_arguments_and_lifecycle():
         assert server.counts() == ServerCounts(0, 0, 0)
     with pytest.raises(RuntimeError, match="not running"):
         server.counts()
+
+
+async def test_http_connections_epochs_and_an_outage(http_server):
+    url = urlsplit(http_server.address)
+    assert http_server.connections() == 0
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    other_reader, other_writer = await asyncio.open_connection(url.hostname, url.port)
+    await _wait_for(http_server, lambda c: http_server.connections() == 2)
+    assert http_server.connections() == 2
+    fast = _fast_request()
+    # Epoch 7: one request sent twice (a primary and its hedge), another once.
+    await _send(writer, request_path(7, 0, fast))
+    await asyncio.wait_for(_read_response(reader), 20)
+    await _send(other_writer, request_path(7, 0, fast))
+    await asyncio.wait_for(_read_response(other_reader), 20)
+    second = _fast_request(fast + 1)
+    await _send(writer, request_path(7, 0, second))
+    await asyncio.wait_for(_read_response(reader), 20)
+    assert http_server.epoch(7) == (2, 3)
+    assert http_server.epoch(8) == (0, 0)
+    # An outage: every attempt now takes 60 s, whatever the workload says; then it ends.
+    http_server.set_model(TwoPointModel(60_000.0, 60_000.0, 0.0))
+    before = http_server.counts()
+    await _send(writer, request_path(8, 0, fast))
+    counts = await _wait_for(http_server, lambda c: (c - before).received == 1)
+    await asyncio.sleep(0.2)
+    assert (http_server.counts() - before).completed == 0  # still waiting: the slow model applies
+    http_server.set_model(None)
+    await _send(other_writer, request_path(8, 0, second))
+    head, _ = await asyncio.wait_for(_read_response(other_reader), 20)
+    assert head.startswith(b"HTTP/1.1 200") and counts.received >= 1
+    for each in (writer, other_writer):
+        each.close()
+        await each.wait_closed()
+    await _wait_for(http_server, lambda c: http_server.connections() == 0)
+    assert http_server.connections() == 0
+    assert (http_server.counts() - before).abandoned == 1  # the slow one, given up when its connection closed
+
+
+def test_a_server_without_a_workload_has_no_model_to_replace():
+    with ServerProcess("http", None) as server, pytest.raises(RuntimeError, match="answers at once"):
+        server.set_model(UniformModel(200.0, 500.0))
+
+
+async def test_grpc_connections_are_counted_from_the_server_process():
+    import grpc
+
+    with ServerProcess("grpc", WORKLOAD) as server:
+        assert server.connections() == 0
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            get = channel.unary_unary(GRPC_METHOD)
+            assert await asyncio.wait_for(get(request_path(1, 0, _fast_request())[3:].encode()), 20) == b"ok"
+            assert server.connections() == 1
+            assert server.epoch(1) == (1, 1)
+        await _wait_for(server, lambda c: server.connections() == 0)
+        assert server.connections() == 0
+
+
+def test_uniform_model_draws_within_its_range():
+    model = UniformModel(200.0, 500.0)
+    workload = Workload(model, 3)
+    draws = [workload.latency(0, index, 0) for index in range(2000)]
+    assert 0.2 <= min(draws) < 0.21 and 0.49 < max(draws) <= 0.5
+    assert model.describe() == {"model": "uniform", "low_ms": 200.0, "high_ms": 500.0}
+    with pytest.raises(ValueError, match="0 < low_ms <= high_ms"):
+        UniformModel(500.0, 200.0)

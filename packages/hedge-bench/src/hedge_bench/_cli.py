@@ -1,14 +1,16 @@
-"""The ``hedge-bench`` command: ``run``, ``cost``, ``simulate`` and ``list``.
+"""The ``hedge-bench`` command: ``run``, ``cost``, ``simulate``, ``soak``, ``outage`` and ``list``.
 
 Usage errors (a bad number, an unknown adapter or configuration, an
 unreadable log) end with argparse's message and exit status 2 before
-anything runs. A run in which requests failed prints what failed and exits
+anything runs. A run in which requests failed, a soak that found a leak or
+a warning, and an outage whose checks failed print what went wrong and exit
 with status 1; results are written either way.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -86,6 +88,36 @@ def _hedge_counts(text: str) -> list[int]:
     if values[-1] > 10:
         raise argparse.ArgumentTypeError("max_hedges must be at most 10")
     return values
+
+
+def _forms(text: str) -> tuple[str, ...]:
+    forms = _names(text)
+    unknown = [form for form in forms if form not in ("async", "sync")]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"forms are async and sync, got {', '.join(map(repr, unknown))}")
+    return tuple(form for form in ("async", "sync") if form in forms)
+
+
+def _scenarios(text: str) -> tuple[str, ...]:
+    names = _names(text)
+    known = ("single", "two-targets")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"scenarios are single and two-targets, got {', '.join(map(repr, unknown))}"
+        )
+    return tuple(name for name in known if name in names)
+
+
+def _range_ms(text: str) -> tuple[float, float]:
+    parse = _real(0, math.inf, low_open=True)
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH in milliseconds, got {text!r}")
+    low, high = parse(parts[0]), parse(parts[1])
+    if low > high or not math.isfinite(high):
+        raise argparse.ArgumentTypeError(f"expected LOW <= HIGH, both finite, got {text!r}")
+    return low, high
 
 
 # -- the parser -----------------------------------------------------------------------
@@ -284,6 +316,134 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--no-plot", action="store_true", help="write no chart")
     _add_output(simulate)
     simulate.set_defaults(handler=_command_simulate, parser=simulate)
+
+    soak = commands.add_parser(
+        "soak",
+        help="leak check: many hedged requests per adapter and form; descriptors, tasks, threads, memory",
+        description=(
+            "Send many hedged requests through one client of every installed adapter (async, and sync "
+            "where the adapter has a synchronous form), each in a fresh interpreter, with stragglers "
+            "and callers that give up at random points. Sample open descriptors, sockets, asyncio "
+            "tasks, threads, resident memory and the server's connections after warm-up and after "
+            "every chunk, record every warning, and judge whether anything grew. Exits 1 on a leak."
+        ),
+    )
+    _add_adapters(soak)
+    soak.add_argument(
+        "--forms",
+        type=_forms,
+        default=("async", "sync"),
+        metavar="FORMS",
+        help="async, sync or async,sync (default: both, where the adapter has a sync form)",
+    )
+    soak.add_argument(
+        "--requests",
+        type=_integer(4),
+        default=1000,
+        help="measured requests per adapter and form (default: 1000; the long profile: 100000)",
+    )
+    soak.add_argument(
+        "--warmup", type=_integer(0), default=200, help="unmeasured requests first (default: 200)"
+    )
+    soak.add_argument(
+        "--concurrency", type=_integer(1), default=8, help="requests in flight at once (default: 8)"
+    )
+    soak.add_argument(
+        "--checkpoints",
+        type=_integer(4),
+        default=10,
+        help="chunks, each followed by a sample; even (default: 10)",
+    )
+    soak.add_argument(
+        "--cancel",
+        type=_real(0, 0.5),
+        default=0.01,
+        help="share of requests their caller gives up on (default: 0.01)",
+    )
+    soak.add_argument(
+        "--stragglers", type=_real(0, 1), default=0.05, help="share of straggling attempts (default: 0.05)"
+    )
+    soak.add_argument(
+        "--straggler-factor", type=_real(1), default=10.0, help="how much slower a straggler is (default: 10)"
+    )
+    soak.add_argument("--max-hedges", type=_integer(1), default=1, help="HedgeConfig.max_hedges (default: 1)")
+    soak.add_argument("--seed", type=_integer(0), default=1, help="the workload's seed (default: 1)")
+    soak.add_argument(
+        "--stall-seconds",
+        type=_real(0, 3600, low_open=True),
+        default=60.0,
+        help="report a deadlock when no request finishes for this long (default: 60)",
+    )
+    _add_output(soak)
+    soak.set_defaults(handler=_command_soak, parser=soak)
+
+    outage = commands.add_parser(
+        "outage",
+        help="amplification check: the server turns slow for a while; hedges stay within the budget",
+        description=(
+            "Drive every installed adapter's async client with an open loop of requests while the "
+            "server (a real socket server in its own process) answers every request slowly for a "
+            "while, then recovers. Reports the hedge share before, during and after, and checks that "
+            "hedges stayed within the budget, that hedging resumed and that the delay estimate "
+            "recovered; with two targets, that a healthy server's hedging was not starved by a slow "
+            "one. Exits 1 if a check failed."
+        ),
+    )
+    _add_adapters(outage)
+    outage.add_argument(
+        "--scenarios",
+        type=_scenarios,
+        default=("single", "two-targets"),
+        metavar="NAMES",
+        help="single, two-targets or both (default: both)",
+    )
+    outage.add_argument(
+        "--rate",
+        type=_real(0, 2000, low_open=True),
+        default=100.0,
+        help="requests per second per server (default: 100)",
+    )
+    outage.add_argument("--warmup", type=_real(0, 600), default=2.0, help="seconds of warm-up (default: 2)")
+    outage.add_argument(
+        "--before",
+        type=_real(0, 3600, low_open=True),
+        default=5.0,
+        help="seconds before the outage (default: 5)",
+    )
+    outage.add_argument(
+        "--outage", type=_real(0, 3600, low_open=True), default=8.0, help="seconds of outage (default: 8)"
+    )
+    outage.add_argument(
+        "--after",
+        type=_real(0, 3600, low_open=True),
+        default=8.0,
+        help="seconds after it; at least two windows (default: 8)",
+    )
+    outage.add_argument(
+        "--slow-ms",
+        type=_range_ms,
+        default=(200.0, 500.0),
+        metavar="LOW,HIGH",
+        help="latency of every attempt during the outage, uniform in [LOW, HIGH] ms (default: 200,500)",
+    )
+    outage.add_argument(
+        "--window",
+        type=_real(0, 3600, low_open=True),
+        default=2.0,
+        help="HedgeConfig.window_duration, seconds: short, so the delay recovers within the run (default: 2)",
+    )
+    outage.add_argument(
+        "--budget-percent", type=_real(0, 100), default=10.0, help="HedgeConfig.budget_percent (default: 10)"
+    )
+    outage.add_argument(
+        "--budget-floor",
+        type=_real(0, 1000),
+        default=1.0,
+        help="HedgeConfig.budget_floor, per second (default: 1)",
+    )
+    outage.add_argument("--seed", type=_integer(0), default=1, help="the workload's seed (default: 1)")
+    _add_output(outage)
+    outage.set_defaults(handler=_command_outage, parser=outage)
 
     listing = commands.add_parser(
         "list",
@@ -821,6 +981,322 @@ def _compare(args: argparse.Namespace, parser: argparse.ArgumentParser, out: Tex
     _say(out)
     headers = ["configuration", "source", "p50", "p99", "p99 range", "hedges %", "extra %", "extra % range"]
     _say(out, markdown_table(headers, cells, [False, False, True, True, True, True, True, True]))
+    return 0
+
+
+# -- soak -----------------------------------------------------------------------------------
+
+
+def _mib(value: Any) -> str:
+    return "-" if value is None else f"{value / (1024 * 1024):.1f}"
+
+
+def _three(samples: Sequence[dict[str, Any]], name: str) -> str:
+    middle = samples[(len(samples) - 1) // 2]
+    values = [samples[0].get(name), middle.get(name), samples[-1].get(name)]
+    if name == "rss":
+        return " / ".join(_mib(value) for value in values)
+    return " / ".join("-" if value is None else str(value) for value in values)
+
+
+def _soak_verdict(result: Any) -> str:
+    if result.clean:
+        return "clean"
+    if result.data.get("stalled"):
+        return "STALLED"
+    return "LEAK" if result.leaks else "FAILED"
+
+
+def _soak_tables(results: Sequence[Any]) -> tuple[str, str]:
+    from ._soak import RESOURCES
+
+    cells = []
+    for result in results:
+        samples = result.samples
+        if not samples:
+            cells.append([result.adapter, result.form] + ["-"] * (len(RESOURCES) + 2) + ["ERROR"])
+            continue
+        verdicts = result.verdicts()
+        cells.append(
+            [result.adapter, result.form]
+            + [
+                _three(samples, resource.name)
+                + ("" if verdicts.get(resource.name, {"flat": True})["flat"] else " !")
+                for resource in RESOURCES
+            ]
+            + [
+                _mib(result.data.get("peak_rss")),
+                str(len(result.problems)),
+                _soak_verdict(result),
+            ]
+        )
+    headers = ["framework", "form"] + [r.label for r in RESOURCES] + ["peak RSS MiB", "warnings", "verdict"]
+    resources = markdown_table(headers, cells, [False, False] + [True] * (len(headers) - 3) + [False])
+    cells = []
+    for result in results:
+        outcomes = result.data.get("outcomes", {})
+        hedging = result.data.get("hedging", {})
+        given_up = outcomes.get("cancelled", 0) + outcomes.get("timed_out", 0)
+        cells.append(
+            [
+                result.adapter,
+                result.form,
+                str(outcomes.get("ok", "-")),
+                f"{outcomes.get('given_up_before_hedge', '-')} / {outcomes.get('given_up_in_race', '-')}",
+                f"{given_up} {'cancelled' if result.form == 'async' else 'timed out'}",
+                str(outcomes.get("failed", "-")),
+                str(hedging.get("hedges_sent", "-")),
+                str(result.data.get("server", {}).get("abandoned", "-")),
+                format_number(hedging.get("delay_ms")),
+                format_number(result.data.get("elapsed_seconds"), 0),
+            ]
+        )
+    headers = [
+        "framework",
+        "form",
+        "answered",
+        "given up: before hedge / in race",
+        "gave up",
+        "failed",
+        "hedges",
+        "server abandoned",
+        "delay ms",
+        "seconds",
+    ]
+    outcomes_table = markdown_table(headers, cells, [False, False] + [True] * 8)
+    return resources, outcomes_table
+
+
+def _command_soak(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO) -> int:
+    from ._adapters import select_targets
+    from ._soak import SoakOptions, run_soak
+
+    try:
+        options = SoakOptions(
+            requests=args.requests,
+            warmup=args.warmup,
+            concurrency=args.concurrency,
+            checkpoints=args.checkpoints,
+            cancel_share=args.cancel,
+            stragglers=args.stragglers,
+            straggler_factor=args.straggler_factor,
+            seed=args.seed,
+            max_hedges=args.max_hedges,
+            stall_seconds=args.stall_seconds,
+        )
+        targets, notes = select_targets(args.adapters)
+    except ValueError as exc:
+        parser.error(str(exc))
+    pairs = [(target, form) for target in targets for form in args.forms if form in target.driver.forms]
+    for target in targets:
+        if "sync" in args.forms and "sync" not in target.driver.forms:
+            notes.append(f"{target.name}: no synchronous form")
+    if not pairs:
+        parser.error("nothing to soak: no installed adapter has the forms asked for (see 'hedge-bench list')")
+    busy = busy_warning()
+    environment_before = environment()
+    started = time.monotonic()
+    results = run_soak(pairs, options, _progress(len(pairs) * options.requests, args.quiet))
+    elapsed = time.monotonic() - started
+    _say(
+        out,
+        f"hedge-bench soak: {options.requests} requests per adapter and form after {options.warmup} of "
+        f"warm-up, concurrency {options.concurrency}; {100 * options.stragglers:g}% of attempts "
+        f"{options.straggler_factor:g}x slower; {100 * options.cancel_share:g}% given up by their caller; "
+        f"HedgeConfig(max_hedges={options.max_hedges}), every other setting default",
+    )
+    _say(out, "Each cell: start (after warm-up) / middle / end, no request in flight; ! = not flat.")
+    _say(
+        out,
+        "Flat: the median of the last three samples is within tolerance of the median of the three "
+        "around the middle, the second half did not rise at every step, and pooled figures never "
+        f"exceeded the start by more than the {options.in_flight} attempts that can be in flight.",
+    )
+    for note in notes:
+        _say(out, f"  {note}")
+    if busy:
+        _say(out, busy)
+    _say(out)
+    resources, outcomes = _soak_tables(results)
+    _say(out, resources)
+    _say(out)
+    _say(out, outcomes)
+    leaking = [result for result in results if not result.clean]
+    for result in leaking:
+        _say(out)
+        _say(out, f"{result.adapter} ({result.form}):")
+        for leak in result.leaks[:20]:
+            _say(out, f"  - {leak}")
+        if result.failures:
+            failures = result.data.get("outcomes", {}).get("failures", [])
+            _say(out, f"  - {result.failures} requests failed: {'; '.join(failures[:3])}")
+    document = {
+        "command": "soak",
+        "environment": environment_before,
+        "elapsed_seconds": round(elapsed, 1),
+        "options": dataclasses.asdict(options),
+        "skipped": notes,
+        "summary": [result.row() for result in results],
+        "results": [
+            {
+                "framework": result.adapter,
+                "form": result.form,
+                "framework_version": result.framework_version,
+                "clean": result.clean,
+                "leaks": result.leaks,
+                "verdicts": result.verdicts() if result.samples else {},
+                "closed": result.closed_clean() if result.samples else {},
+                "error": result.error,
+                **result.data,
+            }
+            for result in results
+        ],
+    }
+    written = [
+        write_csv(args.out / "soak.csv", [result.row() for result in results]),
+        write_json(args.out / "soak.json", document),
+    ]
+    _say(out)
+    _say(out, f"finished in {elapsed:.0f} s; wrote " + ", ".join(str(path) for path in written))
+    if leaking:
+        _say(out, f"FAILED: {len(leaking)} of {len(results)} soaks leaked, warned or had failed requests")
+        return 1
+    return 0
+
+
+# -- outage ---------------------------------------------------------------------------------
+
+
+def _share(figures: dict[str, Any]) -> str:
+    return f"{format_number(figures['share_percent'])} ({figures['hedges']}/{figures['requests']})"
+
+
+def _outage_table(results: Sequence[Any]) -> str:
+    cells = []
+    for result in results:
+        for target in result.targets:
+            phases = target["phases"]
+            cells.append(
+                [
+                    result.adapter,
+                    result.scenario,
+                    target["name"],
+                    *(_share(phases[phase]) for phase in ("before", "outage", "after")),
+                    format_number(target["bound"]) if target["has_outage"] else "-",
+                    " / ".join(
+                        format_number(target[name])
+                        for name in ("delay_before_ms", "delay_outage_max_ms", "delay_after_ms")
+                    ),
+                    format_number(target.get("recovered_after_s")) if target["has_outage"] else "-",
+                    "pass"
+                    if all(c["passed"] for c in target["checks"])
+                    and not target["errors"]
+                    and not result.warnings
+                    else "FAIL",
+                ]
+            )
+    headers = [
+        "framework",
+        "scenario",
+        "server",
+        "hedge % before",
+        "hedge % during",
+        "hedge % after",
+        "outage bound",
+        "delay ms before / max during / end",
+        "recovered after s",
+        "checks",
+    ]
+    return markdown_table(headers, cells, [False, False, False, True, True, True, True, True, True, False])
+
+
+def _command_outage(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO) -> int:
+    from ._adapters import select_targets
+    from ._outage import OutageOptions, run_outage
+
+    try:
+        options = OutageOptions(
+            rate=args.rate,
+            warmup=args.warmup,
+            before=args.before,
+            outage=args.outage,
+            after=args.after,
+            slow_low_ms=args.slow_ms[0],
+            slow_high_ms=args.slow_ms[1],
+            window=args.window,
+            budget_percent=args.budget_percent,
+            budget_floor=args.budget_floor,
+            seed=args.seed,
+            scenarios=args.scenarios,
+        )
+        targets, notes = select_targets(args.adapters)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if not targets:
+        parser.error("no installed adapter can be run (see 'hedge-bench list')")
+    per_run = options.rate * (options.warmup + options.before + options.outage + options.after)
+    total = int(per_run * sum(2 if s == "two-targets" else 1 for s in options.scenarios) * len(targets))
+    busy = busy_warning()
+    environment_before = environment()
+    started = time.monotonic()
+    results = run_outage(targets, options, _progress(total, args.quiet))
+    elapsed = time.monotonic() - started
+    _say(
+        out,
+        f"hedge-bench outage: {options.rate:g} requests/s per server (open loop); "
+        f"{options.before:g} s healthy, {options.outage:g} s with every attempt taking "
+        f"{options.slow_low_ms:g}-{options.slow_high_ms:g} ms, "
+        f"{options.after:g} s healthy again; HedgeConfig(window_duration={options.window:g}, "
+        f"budget_percent={options.budget_percent:g}, budget_floor={options.budget_floor:g})",
+    )
+    _say(out, "Hedge % = copies the server received beyond one per request, per request (hedges/requests).")
+    _say(
+        out,
+        "Outage bound = budget_percent% of the outage's requests + the reserve (that % of the requests "
+        "of the 20 s before) + the floor over the outage (+1 s) and its bucket.",
+    )
+    for note in notes:
+        _say(out, f"  {note}")
+    if busy:
+        _say(out, busy)
+    _say(out)
+    _say(out, _outage_table(results))
+    failed = [result for result in results if not result.passed]
+    for result in failed:
+        _say(out)
+        _say(out, f"{result.adapter} ({result.scenario}):")
+        for problem in result.problems:
+            _say(out, f"  - {problem}")
+    document = {
+        "command": "outage",
+        "environment": environment_before,
+        "elapsed_seconds": round(elapsed, 1),
+        "options": {**dataclasses.asdict(options), "config": options.config.describe()},
+        "skipped": notes,
+        "summary": [row for result in results for row in result.rows()],
+        "results": [
+            {
+                "framework": result.adapter,
+                "scenario": result.scenario,
+                "framework_version": result.framework_version,
+                "passed": result.passed,
+                "problems": result.problems,
+                "elapsed_seconds": result.elapsed_seconds,
+                "warnings": result.warnings,
+                "targets": result.targets,
+            }
+            for result in results
+        ],
+    }
+    written = [
+        write_csv(args.out / "outage.csv", [row for result in results for row in result.rows()]),
+        write_json(args.out / "outage.json", document),
+    ]
+    _say(out)
+    _say(out, f"finished in {elapsed:.0f} s; wrote " + ", ".join(str(path) for path in written))
+    if failed:
+        _say(out, f"FAILED: {len(failed)} of {len(results)} runs failed a check")
+        return 1
     return 0
 
 

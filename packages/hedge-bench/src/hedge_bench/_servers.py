@@ -20,7 +20,14 @@ configuration) forgets the previous one's requests, keeping memory bounded.
 What it counts. Requests received, answered, and abandoned by the client
 while waiting (a cancelled hedge or primary); the parent asks for them. The
 "extra requests the server saw" of the results table come from here, not
-from the client's own counters.
+from the client's own counters. It also reports the connections it has open
+(:meth:`ServerProcess.connections`), which is how ``hedge-bench soak`` sees
+a client that leaks connections from the other end.
+
+Outages. :meth:`ServerProcess.set_model` replaces the workload's latency
+model while the server runs (``hedge-bench outage`` makes every request slow
+for a while, then restores it); attempts keep their numbering and their
+seeded draws, so the replacement is as reproducible as the workload.
 
 Why these servers. HTTP: a few dozen lines of :class:`asyncio.Protocol`
 with one timer per waiting request, no task and no framework. It answers
@@ -51,14 +58,15 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from ._workload import Workload
+from ._resources import socket_count
+from ._workload import LatencyModel, Workload, uniforms
 
 __all__ = ["GRPC_METHOD", "ServerCounts", "ServerProcess", "request_path"]
 
 GRPC_SERVICE = "hedgebench.Bench"
 GRPC_METHOD = f"/{GRPC_SERVICE}/Get"
 
-_RECEIVED, _COMPLETED, _ABANDONED = range(3)
+_RECEIVED, _COMPLETED, _ABANDONED, _OPEN = range(4)
 _START_TIMEOUT = 60.0
 
 
@@ -90,12 +98,16 @@ class _Attempts:
     copy from the previous epoch cannot erase the current one's numbering.
     """
 
-    __slots__ = ("epochs", "latest", "workload")
+    __slots__ = ("epochs", "latest", "override", "totals", "workload")
 
     def __init__(self, workload: Workload | None) -> None:
         self.workload = workload
         self.latest = -1
         self.epochs: dict[int, dict[tuple[int, int], int]] = {}
+        # Per epoch, ever: [first copies (requests), copies in all]. Two ints an epoch.
+        self.totals: dict[int, list[int]] = {}
+        # A model that replaces the workload's (an outage); set from the command thread.
+        self.override: LatencyModel | None = None
 
     def delay(self, spec: str) -> float:
         """The latency for a request given as ``<epoch>/<stream>/<request>`` (0 for anything else)."""
@@ -114,6 +126,15 @@ class _Attempts:
         key = (stream, request)
         attempt = seen.get(key, 0)
         seen[key] = attempt + 1
+        totals = self.totals.get(epoch)
+        if totals is None:
+            totals = self.totals[epoch] = [0, 0]
+        totals[1] += 1
+        if not attempt:
+            totals[0] += 1
+        override = self.override
+        if override is not None:
+            return override.sample(*uniforms(workload.seed, stream, request, attempt), request, attempt)
         return workload.latency(stream, request, attempt)
 
 
@@ -142,6 +163,7 @@ class _HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.counters[_OPEN] += 1
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -209,6 +231,7 @@ class _HttpProtocol(asyncio.Protocol):
             self.timer = None
             self.counters[_ABANDONED] += 1
         self.transport = None
+        self.counters[_OPEN] -= 1
 
 
 async def _serve_http(
@@ -267,7 +290,7 @@ class _Counters:
     __slots__ = ("values",)
 
     def __init__(self) -> None:
-        self.values = [0, 0, 0]
+        self.values = [0, 0, 0, 0]
 
     def __getitem__(self, index: int) -> int:
         return self.values[index]
@@ -280,32 +303,57 @@ def serve(protocol: str) -> None:
     """Entry point of the server process (``python -m hedge_bench._servers``).
 
     Reads the pickled workload (hex) from the first line of stdin, prints
-    ``ready <address>``, then answers each ``counts`` line on stdin with the
-    three counters, and stops at ``stop`` or when stdin closes (the parent
-    exited).
+    ``ready <address>``, then answers one line per command on stdin:
+    ``counts`` (received, completed and abandoned requests), ``connections``
+    (connections open now), ``epoch <n>`` (requests of epoch ``n`` and the
+    copies of them received, hedges included) and ``model <hex>`` (a pickled
+    :class:`~hedge_bench.LatencyModel`, or ``None``, replacing the
+    workload's model; answered ``ok``). It stops at ``stop``, at anything
+    else, or when stdin closes (the parent exited).
     """
     workload = pickle.loads(bytes.fromhex(sys.stdin.readline().strip()))
     counters = _Counters()
+    attempts = _Attempts(workload)
+    baseline_sockets = [0]
+
+    def connections() -> int:
+        if protocol == "http":
+            return counters[_OPEN]
+        # grpc.aio does not report its connections; count this process's
+        # sockets beyond those it had once listening (its listener and the like).
+        return max(0, (socket_count() or 0) - baseline_sockets[0])
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
 
         def ready(address: str) -> None:
+            baseline_sockets[0] = socket_count() or 0
             print(f"ready {address}", flush=True)
             threading.Thread(target=commands, name="hedge-bench-commands", daemon=True).start()
 
         def commands() -> None:
             for line in sys.stdin:
-                if line.strip() != "counts":
+                command, _, argument = line.strip().partition(" ")
+                if command == "counts":
+                    # A copy of three ints under the GIL: a consistent enough reading.
+                    print(" ".join(map(str, counters.values[:3])), flush=True)
+                elif command == "connections":
+                    print(connections(), flush=True)
+                elif command == "epoch":
+                    totals = attempts.totals.get(int(argument), [0, 0])
+                    print(f"{totals[0]} {totals[1]}", flush=True)
+                elif command == "model":
+                    # One attribute store: the next request parsed sees the new model.
+                    attempts.override = pickle.loads(bytes.fromhex(argument))
+                    print("ok", flush=True)
+                else:
                     break
-                # A copy of three ints under the GIL: a consistent enough reading.
-                print(" ".join(map(str, list(counters.values))), flush=True)
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(stop.set)
 
         run = _serve_grpc if protocol == "grpc" else _serve_http
-        await run(_Attempts(workload), counters, ready, stop)
+        await run(attempts, counters, ready, stop)
 
     asyncio.run(main())
 
@@ -359,20 +407,65 @@ class ServerProcess:
         self.address = line.split(" ", 1)[1].strip()
         return self
 
-    def counts(self) -> ServerCounts:
-        """What the server has seen so far."""
+    def _ask(self, command: str) -> str:
         process = self._process
         if process is None or process.stdin is None or process.stdout is None:
             raise RuntimeError("the server is not running")
         with self._lock:
-            process.stdin.write("counts\n")
-            process.stdin.flush()
-            line = process.stdout.readline()
+            try:
+                process.stdin.write(command + "\n")
+                process.stdin.flush()
+            except (OSError, ValueError):
+                raise RuntimeError(f"the {self.protocol} benchmark server stopped answering") from None
+            return process.stdout.readline()
+
+    def counts(self) -> ServerCounts:
+        """What the server has seen so far."""
+        line = self._ask("counts")
         try:
             received, completed, abandoned = (int(part) for part in line.split())
         except ValueError:
             raise RuntimeError(f"the {self.protocol} benchmark server stopped answering") from None
         return ServerCounts(received, completed, abandoned)
+
+    def connections(self) -> int:
+        """Connections the server has open now.
+
+        HTTP: exactly, from its own bookkeeping. gRPC: the server process's
+        sockets beyond those it had when it started listening (grpc.aio
+        does not report connections), Linux only (0 elsewhere).
+        """
+        line = self._ask("connections")
+        try:
+            return int(line)
+        except ValueError:
+            raise RuntimeError(f"the {self.protocol} benchmark server stopped answering") from None
+
+    def epoch(self, epoch: int) -> tuple[int, int]:
+        """``(requests, copies)`` the server received for ``epoch``: copies beyond the first are hedges.
+
+        Counted by the epoch a request names, whenever its copies arrive, so
+        a phase's figures are exact however long its requests take.
+        """
+        line = self._ask(f"epoch {int(epoch)}")
+        try:
+            requests, copies = (int(part) for part in line.split())
+        except ValueError:
+            raise RuntimeError(f"the {self.protocol} benchmark server stopped answering") from None
+        return requests, copies
+
+    def set_model(self, model: LatencyModel | None) -> None:
+        """Serve ``model``'s latencies from the next request on; ``None`` restores the workload's.
+
+        Raises:
+            RuntimeError: if the server was started without a workload (it
+                answers at once) or stopped answering.
+
+        """
+        if self.workload is None:
+            raise RuntimeError("a server started without a workload answers at once; it has no model")
+        if self._ask("model " + pickle.dumps(model).hex()).strip() != "ok":
+            raise RuntimeError(f"the {self.protocol} benchmark server stopped answering")
 
     def stop(self) -> None:
         """Stop the server and wait for its process to end (idempotent)."""

@@ -40,6 +40,7 @@ __all__ = [
     "LognormalModel",
     "ShiftedModel",
     "TwoPointModel",
+    "UniformModel",
     "Workload",
     "lognormal_parameters",
     "model_from_description",
@@ -174,6 +175,31 @@ class TwoPointModel(LatencyModel):
             "slow_ms": self.slow_ms,
             "slow_share": self.slow_share,
         }
+
+
+@dataclass(frozen=True)
+class UniformModel(LatencyModel):
+    """Every attempt takes a latency drawn uniformly from ``[low_ms, high_ms]``.
+
+    What ``hedge-bench outage`` serves during an outage: every request slow,
+    none of them a straggler that a hedge could beat by much.
+    """
+
+    low_ms: float = 200.0
+    high_ms: float = 500.0
+    name: str = field(default="uniform", compare=False)
+
+    def __post_init__(self) -> None:
+        if not (0 < self.low_ms <= self.high_ms and math.isfinite(self.high_ms)):
+            raise ValueError(
+                f"uniform latencies need 0 < low_ms <= high_ms, got {self.low_ms!r}, {self.high_ms!r}"
+            )
+
+    def sample(self, u1: float, u2: float, u3: float, request: int, attempt: int) -> float:
+        return (self.low_ms + (self.high_ms - self.low_ms) * u1) / 1000.0
+
+    def describe(self) -> dict[str, object]:
+        return {"model": self.name, "low_ms": self.low_ms, "high_ms": self.high_ms}
 
 
 class EmpiricalModel(LatencyModel):

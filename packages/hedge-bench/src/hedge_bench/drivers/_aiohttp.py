@@ -1,4 +1,8 @@
-"""aiohttp: ``aiohttp.ClientSession()`` against ``HedgedAiohttpSession(config=config)``."""
+"""aiohttp: ``aiohttp.ClientSession()`` against ``HedgedAiohttpSession(config=config)``.
+
+Both sessions' connector holds aiohttp's default 100 connections, or as many
+requests as may be in flight when that is more (``hedge-bench outage``).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,8 @@ class _Client:
         self._session = session
         self._address = address
 
-    async def call(self, path: str) -> None:
-        async with self._session.get(self._address + path) as response:
+    async def call(self, path: str, address: str | None = None) -> None:
+        async with self._session.get((address or self._address) + path) as response:
             await response.read()
             if response.status != 200:
                 raise RuntimeError(f"the server answered {response.status}")
@@ -27,13 +31,14 @@ class _Client:
 
 
 async def _open(address: str, config: HedgeConfig | None, connections: int) -> BenchClient:
-    if config is None:
-        import aiohttp
+    import aiohttp
 
-        return _Client(aiohttp.ClientSession(), address)
+    connector = aiohttp.TCPConnector(limit=max(100, connections))
+    if config is None:
+        return _Client(aiohttp.ClientSession(connector=connector), address)
     from hedge_aiohttp import HedgedAiohttpSession
 
-    return _Client(HedgedAiohttpSession(config=config), address)
+    return _Client(HedgedAiohttpSession(config=config, connector=connector), address)
 
 
 DRIVER = Driver(

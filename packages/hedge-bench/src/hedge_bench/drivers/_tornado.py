@@ -22,8 +22,8 @@ class _Client:
         self._client = client
         self._address = address
 
-    async def call(self, path: str) -> None:
-        response = await self._client.fetch(self._address + path, raise_error=False)
+    async def call(self, path: str, address: str | None = None) -> None:
+        response = await self._client.fetch((address or self._address) + path, raise_error=False)
         if response.code != 200:
             raise RuntimeError(f"the request failed: {response.code} {response.error!r}")
 
