@@ -291,6 +291,38 @@ def bench_tests(session: nox.Session) -> None:
     session.run("pytest", "packages/hedge-bench/tests", *session.posargs)
 
 
+# The reliability suite. The fault matrix, bad input and concurrency checks are
+# tests of every package (run by `core` and `adapter`); these sessions add the
+# long-running checks over real sockets, in a quick profile (CI) and in full.
+ADAPTER_PACKAGES = sorted({f.package for f in MATRIX} - {"hedge-otel"})
+
+
+@nox.session(python=MAIN_PYTHON, tags=["ci", "reliability"])
+def reliability(session: nox.Session) -> None:
+    """Quick profile: a 1,000-request leak soak of every adapter and form, and the outage run."""
+    session.install(*BENCH)
+    out = Path(session.create_tmp())
+    session.run("hedge-bench", "soak", "--out", str(out / "soak"), *session.posargs)
+    session.run("hedge-bench", "outage", "--scenarios", "single", "--out", str(out / "outage"))
+
+
+@nox.session(python=MAIN_PYTHON, tags=["reliability"], default=False)
+def reliability_full(session: nox.Session) -> None:
+    """Full profile (about an hour): 100,000-request soaks, both outages, 1M keys, 1,000 in flight."""
+    tests = [r for p in ADAPTER_PACKAGES for r in group(p, "test")]
+    session.install(*tests, *BENCH)
+    out = Path(session.create_tmp())
+    session.run("hedge-bench", "soak", "--requests", "100000", "--out", str(out / "soak"))
+    session.run("hedge-bench", "outage", "--out", str(out / "outage"))
+    session.run("python", "packages/hedge-core/benchmarks/memory.py", "--keys", "1000000")
+    session.run("pytest", "packages/hedge-core/tests/test_memory.py", env={"HEDGE_MEMORY_KEYS": "1000000"})
+    # Many requests in flight on one client (1,000 here), one client shared by threads.
+    concurrency = [f"packages/{p}/tests/test_contract.py" for p in ADAPTER_PACKAGES if p != "hedge-grpc"]
+    concurrency.append("packages/hedge-grpc/tests/test_faults.py")
+    keywords = "in_flight or shared_by_threads or many_concurrent_calls"
+    session.run("pytest", *concurrency, "-k", keywords, env={"HEDGE_KIT_IN_FLIGHT": "1000"})
+
+
 @nox.session(python=MAIN_PYTHON, tags=["ci"])
 def docs(session: nox.Session) -> None:
     """Build the documentation site in strict mode (a broken link or reference fails) and test it."""
