@@ -2,6 +2,7 @@
 
 import csv
 import json
+import sys
 
 import pytest
 
@@ -30,6 +31,7 @@ def _run(argv, capsys):
         ["simulate", "--help"],
         ["soak", "--help"],
         ["outage", "--help"],
+        ["peer", "--help"],
     ],
 )
 def test_help(argv, capsys):
@@ -39,7 +41,7 @@ def test_help(argv, capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: hedge-bench")
     if argv == ["--help"]:
-        for command in ("run", "cost", "simulate", "soak", "outage", "list"):
+        for command in ("run", "cost", "peer", "simulate", "soak", "outage", "list"):
             assert command in out
 
 
@@ -78,6 +80,15 @@ def test_help(argv, capsys):
         (["outage", "--scenarios", "both"], "scenarios are single and two-targets, got 'both'"),
         (["outage", "--rate", "0"], "argument --rate: must be in (0, 2000], got 0"),
         (["outage", "--budget-percent", "101"], "argument --budget-percent: must be in [0, 100], got 101"),
+        (["peer"], "the following arguments are required: --python"),
+        (["peer", "--python", "/nonexistent/python"], "no Python interpreter at '/nonexistent/python'"),
+        (["peer", "--python", sys.executable, "--frameworks", "grpc"], "frameworks are httpx and aiohttp"),
+        (
+            ["peer", "--python", sys.executable, "--peer-config", "[1]"],
+            "expected a JSON object of HedgeConfig",
+        ),
+        (["peer", "--python", sys.executable, "--peer-config", "{"], "expected a JSON object of HedgeConfig"),
+        (["peer", "--python", sys.executable, "--requests", "0"], "argument --requests: must be >= 1, got 0"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_clear_message(argv, message, capsys):
@@ -332,3 +343,41 @@ def test_outage_exits_1_when_a_check_fails(tmp_path, capsys, monkeypatch):
     assert "server: outage hedges within the budget: 60 > 22" in out
     assert "FAILED: 1 of 1 runs failed a check" in out
     assert (tmp_path / "outage.csv").exists() and (tmp_path / "outage.json").exists()
+
+
+def test_peer_end_to_end_through_the_seed_import_paths(tmp_path, capsys):
+    # This interpreter stands in for the other library: the client script builds its
+    # hedged clients through hedge-python's documented names (hedge.transport...),
+    # which hedge answers too. Every client runs in a fresh interpreter of its own.
+    argv = ["peer", "--python", sys.executable, "--library", "hedge-core", "--peer-config"]
+    argv += ['{"max_hedges": 2}', "--requests", "30", "--warmup", "10", "--out", str(tmp_path), "--quiet"]
+    code, out, _ = _run(argv, capsys)
+    assert code == 0, out
+    document = json.loads((tmp_path / "peer.json").read_text())
+    rows = document["summary"]
+    expected = ["none", "adaptive", "peer", "peer-tuned"]
+    assert [(row["framework"], row["configuration"]) for row in rows] == [
+        (framework, slug) for framework in ("httpx", "aiohttp") for slug in expected
+    ]
+    assert document["options"]["library_version"] == document["environment"]["hedge_core"]
+    for measurement in document["measurements"]:
+        # Every measured request answered, and the server saw at least one copy of each.
+        assert measurement["errors"] == 0
+        assert len(measurement["latencies_ms"]) == 30
+        assert measurement["server_received"] >= 30
+        if measurement["configuration"] == "none":
+            assert measurement["server_received"] == 30
+            assert measurement["hedges_sent"] == 0
+    assert "| httpx     | hedge-core, max_hedges=2" in out
+    assert (tmp_path / "peer.csv").exists()
+
+
+def test_peer_reports_a_client_that_ends_without_an_answer(tmp_path, capsys):
+    # An "interpreter" that exits at once: reported with exit status 1, not a traceback.
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'no such library' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    argv = ["peer", "--python", str(fake), "--frameworks", "httpx", "--requests", "5", "--warmup", "0"]
+    code, out, _ = _run([*argv, "--out", str(tmp_path / "out"), "--quiet"], capsys)
+    assert code == 1
+    assert "FAILED: the hedge-python, defaults client ended without an answer: no such library" in out

@@ -16,6 +16,7 @@ SHORT = SoakOptions(requests=300, warmup=60, concurrency=4, checkpoints=6, stall
 # outside; urllib3-future then fails the exchange, finds the socket not connected when it
 # closes it, and detaches the descriptor instead of closing it: one descriptor per loser.
 
+
 def _old_anyio():
     """Whether anyio is older than 4.14 (the newest that installs on Python 3.9 is 4.12).
 

@@ -1,4 +1,4 @@
-"""The ``hedge-bench`` command: ``run``, ``cost``, ``simulate``, ``soak``, ``outage`` and ``list``.
+"""The ``hedge-bench`` command: ``run``, ``cost``, ``peer``, ``simulate``, ``soak``, ``outage``, ``list``.
 
 Usage errors (a bad number, an unknown adapter or configuration, an
 unreadable log) end with argparse's message and exit status 2 before
@@ -118,6 +118,35 @@ def _range_ms(text: str) -> tuple[float, float]:
     if low > high or not math.isfinite(high):
         raise argparse.ArgumentTypeError(f"expected LOW <= HIGH, both finite, got {text!r}")
     return low, high
+
+
+def _interpreter(text: str) -> str:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no Python interpreter at {text!r}")
+    return str(path)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a JSON object of HedgeConfig settings: {exc}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object of HedgeConfig settings, got {text!r}")
+    return value
+
+
+def _peer_frameworks(text: str) -> tuple[str, ...]:
+    from ._peer import FRAMEWORKS
+
+    names = _names(text)
+    unknown = [name for name in names if name not in FRAMEWORKS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"frameworks are {' and '.join(FRAMEWORKS)}, got {', '.join(map(repr, unknown))}"
+        )
+    return tuple(name for name in FRAMEWORKS if name in names)
 
 
 # -- the parser -----------------------------------------------------------------------
@@ -246,6 +275,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_output(cost)
     cost.set_defaults(handler=_command_cost, parser=cost)
+
+    peer = commands.add_parser(
+        "peer",
+        help="hedge against another hedging library (hedge-python) on the same requests",
+        description=(
+            "Measure the framework's bare client, hedge with its defaults, and another hedging library "
+            "(hedge-python by default) with its defaults, each in a fresh interpreter, on the same "
+            "requests to the same local server as 'run'. The other library lives in its own "
+            "environment (hedge-python's import package is also named hedge): give its interpreter "
+            "with --python."
+        ),
+    )
+    peer.add_argument(
+        "--python",
+        type=_interpreter,
+        required=True,
+        help="the interpreter of an environment with the other library and the frameworks installed",
+    )
+    peer.add_argument(
+        "--library",
+        default="hedge-python",
+        help="the other library's distribution, for the report (default: hedge-python)",
+    )
+    peer.add_argument(
+        "--peer-config",
+        type=_json_object,
+        default={},
+        metavar="JSON",
+        help="also measure the other library with these settings, e.g. '{\"estimated_rps\": 300}'",
+    )
+    peer.add_argument(
+        "--frameworks",
+        type=_peer_frameworks,
+        default=("httpx", "aiohttp"),
+        metavar="NAMES",
+        help="httpx, aiohttp or both (default: both)",
+    )
+    peer.add_argument(
+        "--requests", type=_integer(1), default=500, help="measured requests per client (default: 500)"
+    )
+    peer.add_argument(
+        "--warmup", type=_integer(0), default=200, help="unmeasured requests first (default: 200)"
+    )
+    peer.add_argument(
+        "--repeat", type=_integer(1), default=1, help="times to measure each client (default: 1)"
+    )
+    peer.add_argument("--seed", type=_integer(0), default=1, help="the workload's seed (default: 1)")
+    peer.add_argument(
+        "--concurrency", type=_integer(1), default=2, help="requests in flight at once (default: 2)"
+    )
+    _add_output(peer)
+    peer.set_defaults(handler=_command_peer, parser=peer)
 
     simulate = commands.add_parser(
         "simulate",
@@ -691,6 +772,100 @@ def _charts_for_run(
     except ImportError:
         _say(out, "charts skipped: matplotlib is not installed (pip install 'hedge-bench[plot]')")
         return []
+
+
+# -- peer -----------------------------------------------------------------------------------
+
+
+def _command_peer(args: argparse.Namespace, parser: argparse.ArgumentParser, out: TextIO) -> int:
+    from ._peer import PeerClientError, PeerOptions, library_version, measure_peers
+    from ._report import _version
+    from ._run import summarize
+
+    try:
+        options = PeerOptions(
+            python=args.python,
+            library=args.library,
+            peer_config=args.peer_config,
+            frameworks=args.frameworks,
+            requests=args.requests,
+            warmup=args.warmup,
+            repeat=args.repeat,
+            seed=args.seed,
+            concurrency=args.concurrency,
+        )
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+    versions = {name: _version(name) or "?" for name in options.frameworks}
+    missing = [name for name, version in versions.items() if version == "?"]
+    if missing:
+        parser.error(f"not installed here: {', '.join(missing)} (the bare and hedge clients run here)")
+    peer_version = library_version(options.python, options.library)
+    busy = busy_warning()
+    environment_before = environment()
+    started = time.monotonic()
+    steps = options.repeat * len(options.frameworks) * len(options.sides())
+    try:
+        measurements = measure_peers(options, versions, _progress(steps, args.quiet))
+    except PeerClientError as exc:
+        _say(out, f"FAILED: {exc}")
+        return 1
+    elapsed = time.monotonic() - started
+    rows = [{**summary.row(), "hedged": summary.hedged} for summary in summarize(measurements)]
+    for row in rows:
+        row["delay_ms"] = None  # another process's estimate: not read
+
+    _say(
+        out,
+        f"hedge-bench peer: {_describe_model(options.model)}; {options.requests} requests per client "
+        f"after {options.warmup} of warm-up, concurrency {options.concurrency}, seed {options.seed}",
+    )
+    _say(
+        out,
+        f"hedge-core {_version('hedge-core')} against {options.library} {peer_version} "
+        f"({options.python}); "
+        + ", ".join(f"{name} {version}" for name, version in versions.items())
+        + "; every client in a fresh interpreter"
+        + (f"; figures are medians over {options.repeat} repeats" if options.repeat > 1 else ""),
+    )
+    if busy:
+        _say(out, busy)
+    _say(out)
+    _say(out, "Latency in ms; extra % = requests the server received beyond one per request.")
+    _say(out, _run_table(rows))
+    _say(out)
+    _say(out, _relative_table(rows))
+    document = {
+        "command": "peer",
+        "environment": environment_before,
+        "elapsed_seconds": round(elapsed, 1),
+        "options": {
+            "library": options.library,
+            "library_version": peer_version,
+            "peer_config": options.peer_config,
+            "frameworks": list(options.frameworks),
+            "framework_versions": versions,
+            "requests": options.requests,
+            "warmup": options.warmup,
+            "repeat": options.repeat,
+            "seed": options.seed,
+            "concurrency": options.concurrency,
+            "workload": options.model.describe(),
+        },
+        "summary": rows,
+        "measurements": [
+            {**m.row(), "latencies_ms": [round(v, 4) for v in m.latencies_ms]} for m in measurements
+        ],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = [write_csv(args.out / "peer.csv", rows), write_json(args.out / "peer.json", document)]
+    _say(out)
+    _say(out, f"finished in {elapsed:.0f} s; wrote {', '.join(str(path) for path in written)}")
+    failed = sum(m.errors for m in measurements)
+    if failed:
+        _say(out, f"FAILED: {failed} request(s) failed")
+        return 1
+    return 0
 
 
 # -- cost -----------------------------------------------------------------------------------

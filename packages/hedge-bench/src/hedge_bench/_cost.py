@@ -36,6 +36,7 @@ from hedge import HedgeConfig, Stats
 from ._adapters import Target
 from ._progress import Progress
 from ._servers import ServerProcess
+from ._validate import check_counts
 
 __all__ = ["SIDES", "CostOptions", "CostResult", "CostRound", "measure_cost"]
 
@@ -53,10 +54,7 @@ class CostOptions:
     rounds: int = 3
 
     def __post_init__(self) -> None:
-        for name, low in (("requests", 1), ("warmup", 0), ("rounds", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        check_counts(self, ("requests", 1), ("warmup", 0), ("rounds", 1))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from ._driver import BenchClient
 from ._progress import Progress
 from ._servers import ServerCounts, ServerProcess, request_path
 from ._summary import percentiles, spread
+from ._validate import check_counts
 from ._workload import SEED_MODEL, LatencyModel, Workload, warmup_stream
 
 __all__ = ["Measurement", "RunOptions", "Summary", "run_benchmark", "summarize"]
@@ -55,10 +56,7 @@ class RunOptions:
     configurations: tuple[Configuration, ...] = CONFIGURATIONS
 
     def __post_init__(self) -> None:
-        for name, low in (("requests", 1), ("warmup", 0), ("repeat", 1), ("concurrency", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        check_counts(self, ("requests", 1), ("warmup", 0), ("repeat", 1), ("concurrency", 1))
         if not self.configurations:
             raise ValueError("configurations must name at least one configuration")
 

@@ -61,6 +61,7 @@ from ._driver import BenchClient, Driver, SyncBenchClient, load_drivers
 from ._progress import Progress
 from ._resources import Sample, Watch, peak_rss, sample
 from ._servers import ServerProcess, request_path
+from ._validate import check_counts
 from ._workload import LognormalModel, Workload, warmup_stream
 
 __all__ = [
@@ -131,17 +132,15 @@ class SoakOptions:
     stall_seconds: float = 60.0
 
     def __post_init__(self) -> None:
-        for name, low in (
+        check_counts(
+            self,
             ("requests", 1),
             ("warmup", 0),
             ("concurrency", 1),
             ("checkpoints", 4),
             ("seed", 0),
             ("max_hedges", 1),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        )
         if self.checkpoints % 2:
             raise ValueError(f"checkpoints must be even (the middle sample is one), got {self.checkpoints}")
         if self.requests < self.checkpoints:
