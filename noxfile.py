@@ -102,6 +102,12 @@ class Framework:
     floor_python: str = "3.9"  # the Python the floor and series rows run on
     extra: str | None = None  # the adapter's extra that pulls the framework in
     siblings: tuple[str, ...] = ()  # packages of this repository the tests drive, installed editable
+    # A series release that needs a newer Python than floor_python runs on this one instead.
+    series_python: tuple[tuple[str, str], ...] = ()
+
+    def python_for(self, version: str) -> str:
+        """The Python a series release runs on: floor_python, unless the release needs newer."""
+        return dict(self.series_python).get(version, self.floor_python)
 
 
 MATRIX: tuple[Framework, ...] = (
@@ -120,6 +126,7 @@ MATRIX: tuple[Framework, ...] = (
         floor_python="3.10",
         extra="httpx2",
         pythons=("3.11", "3.12", "3.13"),
+        series_python=(("2.15.1", "3.11"),),
     ),
     # aiohttp 3.14 needs Python 3.10+: 3.13.5 is the last release for 3.9.
     Framework(
@@ -177,7 +184,7 @@ def _rows() -> list[nox.param]:
         # is missing (a fresh CI machine has one Python): a floor is never left untested.
         floor_python = framework.floor_python if _found(framework.floor_python) else MAIN_PYTHON
         rows.append(row(floor_python, "floor", f"{tag}-floor", "quick", "ci"))
-        rows.extend(row(framework.floor_python, version, f"{tag}-{version}") for version in framework.series)
+        rows.extend(row(framework.python_for(v), v, f"{tag}-{v}") for v in framework.series)
         for python in framework.pythons:
             quick = ("quick", "ci") if python == MAIN_PYTHON else ()
             rows.append(row(python, "latest", f"{tag}-latest-py{python}", *quick))
