@@ -117,11 +117,11 @@ class ConnectionWatch:
         return on_post_connection
 
     def _capture(self, conn_info: Any, frame: Any) -> None:
-        conn = frame.f_locals.get("conn") if frame is not None else None
-        if conn is None or getattr(conn, "conn_info", None) is not conn_info:
-            return
         version = getattr(conn_info, "http_version", None)
         if getattr(version, "value", version) not in _SINGLE_REQUEST_PROTOCOLS:
+            return  # decided before the caller's frame is looked at (see the module docstring)
+        conn = frame.f_locals.get("conn") if frame is not None else None
+        if conn is None or getattr(conn, "conn_info", None) is not conn_info:
             return
         sock = getattr(conn, "sock", None)
         if not callable(getattr(sock, "fileno", None)):
